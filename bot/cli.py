@@ -1,0 +1,238 @@
+"""Operator commands: `python -m bot preflight|migrate|seed|serve|shell|announce`.
+
+Every failure a person can fix (a malformed .env, a port already taken, an
+unreachable database) ends in one line starting with "error:" and exit code 1,
+never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from bot.content.schema import ContentError
+from bot.settings import REPO_ROOT, VAR_DIR, ConfigError, Settings, load_settings
+from bot.storage.db import DatabaseUnavailable, check_database, make_engine, make_session_factory
+
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+MODEL = REPO_ROOT / "models" / "current.tar.gz"
+RUNTIME_ENDPOINTS = VAR_DIR / "endpoints.yml"
+
+
+class CommandError(Exception):
+    """A failure to report as one line."""
+
+
+def port_problem(host: str, port: int, what: str, env_name: str) -> Optional[str]:
+    """A one-line explanation if `port` cannot be bound on `host`, else None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except PermissionError:
+            return f"port {port} ({what}) needs privileges on {host}; set {env_name} to a port above 1023"
+        except OSError:
+            return (
+                f"port {port} ({what}) is already in use on {host}; stop the program "
+                f"using it (is the system already running?) or set {env_name}"
+            )
+    return None
+
+
+def preflight(settings: Settings) -> None:
+    """Check ports and the database before anything starts."""
+    for host, port, what, env_name in (
+        (settings.rasa_host, settings.rasa_port, "Rasa server", "RASA_PORT"),
+        ("127.0.0.1", settings.actions_port, "action server", "ACTIONS_PORT"),
+        (settings.web_host, settings.web_port, "journal web app", "WEB_PORT"),
+    ):
+        problem = port_problem(host, port, what, env_name)
+        if problem:
+            raise CommandError(problem)
+    check_database(make_engine(settings.database_url))
+
+
+def migrate(settings: Settings) -> None:
+    """Apply every Alembic migration to the configured database."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config.attributes["database_url"] = settings.database_url
+    config.attributes["configure_logger"] = False
+    engine = make_engine(settings.database_url)
+    check_database(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    engine.dispose()
+
+
+def seed(settings: Settings, out: Callable[[str], None] = print) -> bool:
+    """Seed the demo clinic on the first run; print its logins once."""
+    from bot.storage.seed import seed_demo_clinic
+
+    factory = make_session_factory(make_engine(settings.database_url))
+    with factory.begin() as session:
+        logins = seed_demo_clinic(session)
+    if logins is None:
+        return False
+    out("Seeded the fictional demo clinic. These logins are shown once; note them now:")
+    for login in logins:
+        out(f"  {login.role:<10} {login.who:<18} {login.login:<34} {login.secret}")
+    return True
+
+
+def write_runtime_endpoints(settings: Settings, dest: Path = RUNTIME_ENDPOINTS) -> Path:
+    """endpoints.yml with the action server URL of these settings."""
+    import yaml
+
+    endpoints = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["action_endpoint"]["url"] = settings.actions_url
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return dest
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """The environment every server process runs with."""
+    env = dict(os.environ)
+    env.update(
+        RASA_HOST=settings.rasa_host,
+        RASA_PORT=str(settings.rasa_port),
+        ACTIONS_PORT=str(settings.actions_port),
+        WEB_HOST=settings.web_host,
+        WEB_PORT=str(settings.web_port),
+        DATABASE_URL=settings.database_url,
+        SANIC_HOST="127.0.0.1",
+        RASA_ENDPOINTS=str(RUNTIME_ENDPOINTS),
+        RASA_MODEL=str(MODEL),
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
+    return env
+
+
+def serve(settings: Settings) -> None:
+    """Migrate, seed, then run every server under honcho (Ctrl-C stops them all)."""
+    if not MODEL.exists():
+        raise CommandError("no trained model at models/current.tar.gz; run `make train`")
+    migrate(settings)
+    seed(settings)
+    write_runtime_endpoints(settings)
+    honcho = VENV_BIN / "honcho"
+    sys.stdout.flush()
+    os.execve(
+        str(honcho),
+        [str(honcho), "-f", str(REPO_ROOT / "Procfile"), "-d", str(REPO_ROOT), "-e", os.devnull, "start"],
+        server_env(settings),
+    )
+
+
+def announce(settings: Settings, timeout: float = 300.0) -> None:
+    """Wait until every server answers, print the URLs, then idle until stopped."""
+    checks = {
+        "Rasa server (REST channel)": f"{settings.rasa_url}/webhooks/rest/",
+        "Action server": f"http://127.0.0.1:{settings.actions_port}/health",
+        "Journal web app": f"{settings.web_url}/healthz",
+    }
+    deadline = time.monotonic() + timeout
+    pending = dict(checks)
+    while pending and time.monotonic() < deadline:
+        for name, url in list(pending.items()):
+            if _answers(url):
+                del pending[name]
+        time.sleep(1.0)
+    if pending:
+        print(f"error: not up after {timeout:.0f} s: {', '.join(pending)}", flush=True)
+    else:
+        print("\nAll servers are up:", flush=True)
+        print(f"  Chat (REST):  POST {settings.rasa_url}/webhooks/rest/webhook", flush=True)
+        print(f"  Actions:      http://127.0.0.1:{settings.actions_port}/webhook", flush=True)
+        print(f"  Journal web:  {settings.web_url}/", flush=True)
+        print("Press Ctrl-C to stop everything.", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        signal.pause()
+
+
+def shell(settings: Settings, sender: str) -> int:
+    """A terminal conversation as `sender` (a demo patient by default)."""
+    migrate(settings)
+    seed(settings)
+    actions = None
+    if port_problem("127.0.0.1", settings.actions_port, "", "") is None:
+        actions = subprocess.Popen(
+            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(settings.actions_port), "--quiet"],
+            env=server_env(settings),
+            cwd=REPO_ROOT,
+        )
+    shell_port = _free_port()
+    try:
+        return subprocess.call(
+            [
+                str(VENV_BIN / "rasa"), "shell", "--conversation-id", sender,
+                "-m", str(MODEL), "--endpoints", str(write_runtime_endpoints(settings)),
+                "-p", str(shell_port), "--quiet",
+            ],
+            env=server_env(settings),
+            cwd=REPO_ROOT,
+        )
+    finally:
+        if actions is not None:
+            actions.terminate()
+            actions.wait(10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("preflight", "migrate", "seed", "serve", "announce"):
+        commands.add_parser(name)
+    shell_parser = commands.add_parser("shell")
+    shell_parser.add_argument("--sender", default="demo-ava", help="conversation id of an enrolled patient")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "preflight":
+            preflight(settings)
+        elif args.command == "migrate":
+            migrate(settings)
+        elif args.command == "seed":
+            if not seed(settings):
+                print("The database already has a clinic; nothing seeded.")
+        elif args.command == "serve":
+            serve(settings)
+        elif args.command == "announce":
+            announce(settings)
+        elif args.command == "shell":
+            return shell(settings, args.sender)
+    except (ConfigError, DatabaseUnavailable, CommandError, ContentError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

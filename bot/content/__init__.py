@@ -1,0 +1,1 @@
+"""Versioned content files (crisis resources, prompts, exercises) and their loaders."""

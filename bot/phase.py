@@ -1,0 +1,37 @@
+"""Where a patient is in the integration cycle, from their infusion dates."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+SAME_DAY, DAYS_AFTER, BEFORE_SESSION, ONGOING = (
+    "same_day",
+    "days_after",
+    "before_session",
+    "ongoing",
+)
+BEFORE_SESSION_WINDOW = timedelta(hours=48)
+
+
+def integration_phase(
+    now: datetime,
+    last_infusion: Optional[datetime],
+    next_session: Optional[datetime],
+    timezone: str = "UTC",
+) -> str:
+    """The journaling phase: same day, 1-3 days after, before the next session, or ongoing.
+
+    Days are counted in the patient's own time zone, so an infusion at 4 pm
+    and a message at 11 pm are the same day.
+    """
+    zone = ZoneInfo(timezone)
+    if last_infusion is not None and last_infusion <= now:
+        days = (now.astimezone(zone).date() - last_infusion.astimezone(zone).date()).days
+        if days == 0:
+            return SAME_DAY
+        if 1 <= days <= 3:
+            return DAYS_AFTER
+    if next_session is not None and now <= next_session <= now + BEFORE_SESSION_WINDOW:
+        return BEFORE_SESSION
+    return ONGOING

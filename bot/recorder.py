@@ -1,0 +1,25 @@
+"""The per-process recorder of conversation turns: spool, then database."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from bot.settings import Settings, load_settings
+from bot.spool import Spool, SpoolDrainer
+from bot.storage.db import make_engine, make_session_factory
+from bot.turns import record_turn
+
+
+def start_turn_recorder(
+    settings: Optional[Settings] = None, spool_dir: Optional[Path] = None
+) -> SpoolDrainer:
+    """Start a drainer that writes spooled turns to the database."""
+    settings = settings or load_settings()
+    factory = make_session_factory(make_engine(settings.database_url))
+
+    def handle(record: dict) -> None:
+        with factory.begin() as session:
+            record_turn(session, record)
+
+    spool = Spool(spool_dir or settings.spool_dir / "turns")
+    return SpoolDrainer(spool, handle, name="turn-recorder").start()

@@ -1,0 +1,359 @@
+"""SQLAlchemy models. Every timestamp is timezone-aware UTC.
+
+Written for SQLAlchemy 1.4 in 2.0 style: engines and sessions are created with
+`future=True`, queries use `select()`. Schema changes go through Alembic.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+from bot.storage.types import UTCDateTime
+
+Base = declarative_base()
+
+LEVELS = ("none", "review", "urgent", "emergency")
+ROLES = ("therapist", "on_call", "admin")
+ROUTES = ("IV", "IM", "sublingual", "nasal")
+PHASES = ("same_day", "days_after", "before_session", "ongoing")
+ENTRY_STATUSES = ("draft", "saved")
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+ESCALATION_STAGES = ("therapist", "on_call", "admin")
+DIRECTIONS = ("patient", "assistant")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def new_uuid() -> str:
+    """A random id that receivers can use to de-duplicate deliveries."""
+    return uuid.uuid4().hex
+
+
+def _enum_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+class Clinic(Base):
+    """A clinic: its locale decides which crisis resources its patients see."""
+
+    __tablename__ = "clinic"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False)
+    country = Column(String(2), nullable=False)  # ISO 3166-1 alpha-2
+    locale = Column(String(20), nullable=False, default="en")
+    timezone = Column(String(64), nullable=False, default="UTC")
+    crisis_resource_set = Column(String(64), nullable=False)
+    medical_contact = Column(String(200), nullable=False, default="")
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    clinicians = relationship("Clinician", back_populates="clinic")
+    patients = relationship("Patient", back_populates="clinic")
+
+    def __repr__(self) -> str:
+        return f"<Clinic {self.id} {self.name!r} {self.country}>"
+
+
+class Clinician(Base):
+    """A therapist, on-call clinician or clinic admin who can log in to the web app."""
+
+    __tablename__ = "clinician"
+    __table_args__ = (_enum_check("role", ROLES, "ck_clinician_role"),)
+
+    id = Column(Integer, primary_key=True)
+    clinic_id = Column(ForeignKey("clinic.id"), nullable=False, index=True)
+    email = Column(String(254), nullable=False, unique=True)
+    display_name = Column(String(200), nullable=False)
+    role = Column(String(20), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    is_active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    clinic = relationship("Clinic", back_populates="clinicians")
+    patients = relationship("Patient", back_populates="therapist")
+
+    def __repr__(self) -> str:
+        return f"<Clinician {self.id} {self.email} {self.role}>"
+
+
+class Patient(Base):
+    """An enrolled patient. `sender_id` is the conversation id Rasa sees."""
+
+    __tablename__ = "patient"
+
+    id = Column(Integer, primary_key=True)
+    clinic_id = Column(ForeignKey("clinic.id"), nullable=False, index=True)
+    therapist_id = Column(ForeignKey("clinician.id"), nullable=False, index=True)
+    sender_id = Column(String(128), nullable=False, unique=True)
+    display_name = Column(String(200), nullable=False)
+    pseudonym = Column(String(32), nullable=False, unique=True)
+    locale = Column(String(20), nullable=False, default="en")
+    timezone = Column(String(64), nullable=False, default="UTC")
+    intention = Column(Text, nullable=True)
+    next_integration_at = Column(UTCDateTime, nullable=True)
+    is_active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    clinic = relationship("Clinic", back_populates="patients")
+    therapist = relationship("Clinician", back_populates="patients")
+
+    def __repr__(self) -> str:
+        return f"<Patient {self.id} {self.pseudonym}>"
+
+
+class InfusionSession(Base):
+    """A ketamine dosing session, scheduled or completed."""
+
+    __tablename__ = "infusion_session"
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    occurred_at = Column(UTCDateTime, nullable=False)
+    route = Column(String(12), nullable=False)
+    completed = Column(Boolean, nullable=False, default=True)
+    notes = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        _enum_check("route", ROUTES, "ck_infusion_route"),
+        Index("ix_infusion_patient_time", "patient_id", "occurred_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<InfusionSession {self.id} patient={self.patient_id} {self.route}>"
+
+
+class JournalEntry(Base):
+    """A journal entry; a draft until the patient finishes it."""
+
+    __tablename__ = "journal_entry"
+    __table_args__ = (
+        _enum_check("phase", PHASES, "ck_journal_phase"),
+        _enum_check("status", ENTRY_STATUSES, "ck_journal_status"),
+        Index("ix_journal_patient_time", "patient_id", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    prompt_id = Column(String(64), nullable=True)
+    phase = Column(String(20), nullable=False)
+    text = Column(Text, nullable=False, default="")
+    follow_up_text = Column(Text, nullable=True)
+    status = Column(String(10), nullable=False, default="draft")
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<JournalEntry {self.id} patient={self.patient_id} {self.status}>"
+
+
+class MoodCheckin(Base):
+    """A short check-in: mood, anxiety, sleep and lingering dissociation."""
+
+    __tablename__ = "mood_checkin"
+    __table_args__ = (
+        CheckConstraint("mood BETWEEN 0 AND 10", name="ck_checkin_mood"),
+        CheckConstraint("anxiety BETWEEN 0 AND 10", name="ck_checkin_anxiety"),
+        Index("ix_checkin_patient_time", "patient_id", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    mood = Column(Integer, nullable=True)
+    anxiety = Column(Integer, nullable=True)
+    sleep = Column(String(20), nullable=True)
+    dissociation = Column(String(20), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<MoodCheckin {self.id} patient={self.patient_id}>"
+
+
+class GroundingSession(Base):
+    """One grounding exercise with the 0-10 distress rating before and after."""
+
+    __tablename__ = "grounding_session"
+    __table_args__ = (Index("ix_grounding_patient_time", "patient_id", "started_at"),)
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    exercise_id = Column(String(64), nullable=False)
+    distress_before = Column(Integer, nullable=True)
+    distress_after = Column(Integer, nullable=True)
+    completed = Column(Boolean, nullable=False, default=False)
+    started_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    ended_at = Column(UTCDateTime, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<GroundingSession {self.id} {self.exercise_id}>"
+
+
+class ChatMessage(Base):
+    """One turn of a patient's conversation with the assistant."""
+
+    __tablename__ = "chat_message"
+    __table_args__ = (
+        _enum_check("direction", DIRECTIONS, "ck_message_direction"),
+        Index("ix_message_patient_time", "patient_id", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    # Rasa's message id makes a redelivered event idempotent.
+    external_id = Column(String(64), nullable=True, unique=True)
+    direction = Column(String(10), nullable=False)
+    text = Column(Text, nullable=False)
+    intent = Column(String(64), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ChatMessage {self.id} {self.direction}>"
+
+
+class SafetyAssessment(Base):
+    """What the safety screen found in one chat message or one journal entry."""
+
+    __tablename__ = "safety_assessment"
+    __table_args__ = (
+        _enum_check("level", LEVELS, "ck_assessment_level"),
+        CheckConstraint(
+            "(chat_message_id IS NULL) <> (journal_entry_id IS NULL)",
+            name="ck_assessment_subject",
+        ),
+        Index("ix_assessment_patient_time", "patient_id", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    chat_message_id = Column(ForeignKey("chat_message.id"), nullable=True, index=True)
+    journal_entry_id = Column(ForeignKey("journal_entry.id"), nullable=True, index=True)
+    alert_id = Column(ForeignKey("crisis_alert.id"), nullable=True, index=True)
+    level = Column(String(10), nullable=False)
+    categories = Column(JSON, nullable=False, default=list)
+    findings = Column(JSON, nullable=False, default=list)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<SafetyAssessment {self.id} {self.level}>"
+
+
+class CrisisAlert(Base):
+    """An escalation: written with its assessment, then delivered and acknowledged."""
+
+    __tablename__ = "crisis_alert"
+    __table_args__ = (
+        _enum_check("level", LEVELS, "ck_alert_level"),
+        _enum_check("status", ALERT_STATUSES, "ck_alert_status"),
+        _enum_check("stage", ESCALATION_STAGES, "ck_alert_stage"),
+        Index("ix_alert_status_time", "status", "created_at"),
+        Index("ix_alert_patient_time", "patient_id", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    public_id = Column(String(32), nullable=False, unique=True, default=new_uuid)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    level = Column(String(10), nullable=False)
+    categories = Column(JSON, nullable=False, default=list)
+    status = Column(String(15), nullable=False, default="open")
+    stage = Column(String(10), nullable=False, default="therapist")
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_activity_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    acknowledged_at = Column(UTCDateTime, nullable=True)
+    acknowledged_by_id = Column(ForeignKey("clinician.id"), nullable=True)
+    resolved_at = Column(UTCDateTime, nullable=True)
+    resolved_by_id = Column(ForeignKey("clinician.id"), nullable=True)
+    note = Column(Text, nullable=True)
+
+    deliveries = relationship(
+        "AlertDelivery", back_populates="alert", order_by="AlertDelivery.attempted_at"
+    )
+
+    def __repr__(self) -> str:
+        return f"<CrisisAlert {self.public_id} {self.level} {self.status}>"
+
+
+class AlertDelivery(Base):
+    """One attempt to deliver an alert on one channel."""
+
+    __tablename__ = "alert_delivery"
+
+    id = Column(Integer, primary_key=True)
+    alert_id = Column(ForeignKey("crisis_alert.id"), nullable=False, index=True)
+    channel = Column(String(20), nullable=False)
+    recipient = Column(String(254), nullable=False)
+    attempted_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    succeeded = Column(Boolean, nullable=False)
+    detail = Column(Text, nullable=True)
+
+    alert = relationship("CrisisAlert", back_populates="deliveries")
+
+    def __repr__(self) -> str:
+        outcome = "ok" if self.succeeded else "failed"
+        return f"<AlertDelivery {self.id} {self.channel} {outcome}>"
+
+
+class SafetyPlan(Base):
+    """A Stanley-Brown safety plan: a patient's own, or the clinic's default."""
+
+    __tablename__ = "safety_plan"
+
+    id = Column(Integer, primary_key=True)
+    clinic_id = Column(ForeignKey("clinic.id"), nullable=False, index=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=True, unique=True)
+    warning_signs = Column(JSON, nullable=False, default=list)
+    internal_coping = Column(JSON, nullable=False, default=list)
+    social_distractions = Column(JSON, nullable=False, default=list)
+    people_to_ask = Column(JSON, nullable=False, default=list)
+    professionals = Column(JSON, nullable=False, default=list)
+    environment_safety = Column(JSON, nullable=False, default=list)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_by_id = Column(ForeignKey("clinician.id"), nullable=True)
+
+    SECTIONS = (
+        "warning_signs",
+        "internal_coping",
+        "social_distractions",
+        "people_to_ask",
+        "professionals",
+        "environment_safety",
+    )
+
+    def __repr__(self) -> str:
+        return f"<SafetyPlan {self.id} patient={self.patient_id}>"
+
+
+class AuditEvent(Base):
+    """Who did what to which record, and when."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_time", "occurred_at"),)
+
+    id = Column(Integer, primary_key=True)
+    occurred_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    actor_type = Column(String(20), nullable=False)  # clinician, patient, system
+    actor_id = Column(Integer, nullable=True)
+    action = Column(String(64), nullable=False)
+    object_type = Column(String(64), nullable=False)
+    object_id = Column(String(64), nullable=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=True, index=True)
+    detail = Column(JSON, nullable=False, default=dict)
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.id} {self.action} {self.object_type}:{self.object_id}>"

@@ -1,0 +1,58 @@
+"""Validation of chat requests before the assistant sees them."""
+import json
+
+import pytest
+
+from bot.chat_gate import RejectedRequest, as_screenable_text, is_enrolled, parse_webhook_body
+from bot.storage.db import make_engine, make_session_factory
+
+
+def body(**fields) -> bytes:
+    return json.dumps(fields).encode("utf-8")
+
+
+def test_a_good_request_passes():
+    incoming = parse_webhook_body(body(sender="demo-ava", message="hi 👋"), 100)
+    assert (incoming.sender, incoming.text) == ("demo-ava", "hi 👋")
+
+
+@pytest.mark.parametrize(
+    "raw, status, message",
+    [
+        (b"\xff\xfe{}", 400, "not valid UTF-8"),
+        (b"{not json", 400, "not valid JSON"),
+        (b"[1, 2]", 400, "must be a JSON object"),
+        (body(message="hi"), 400, "'sender' must be a non-empty string"),
+        (body(sender="a" * 200, message="hi"), 400, "longer than 128"),
+        (body(sender="demo-ava", message=5), 400, "'message' must be a string"),
+        (body(sender="demo-ava", message="   "), 400, "'message' is empty"),
+        (body(sender="demo-ava", message="x" * 101), 413, "the limit is 100"),
+        (b"x" * 5000, 413, "the limit is 100"),
+    ],
+)
+def test_bad_requests_get_a_clear_status_and_reason(raw, status, message):
+    with pytest.raises(RejectedRequest, match=message) as caught:
+        parse_webhook_body(raw, 100)
+    assert caught.value.status == status
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("/start_journal", "/start_journal"),
+        ('/inform_rating{"rating": 7}', '/inform_rating{"rating": 7}'),
+        ("/greet i want to die", "greet i want to die"),
+        ('/inform{"journal_text": "i want to die"}', 'inform{"journal_text": "i want to die"}'),
+        ("//", "//"),
+        ("just words", "just words"),
+    ],
+)
+def test_only_button_payloads_bypass_the_screen(text, expected):
+    assert as_screenable_text(text) == expected
+
+
+def test_enrollment_is_true_false_or_unknown(demo, tmp_path):
+    assert is_enrolled(demo, "demo-ava") is True
+    assert is_enrolled(demo, "someone-else") is False
+    unreachable = make_session_factory(make_engine(f"sqlite:///{tmp_path}/no/such/dir/../x.db"))
+    assert is_enrolled(unreachable, "demo-ava") is None
