@@ -1,0 +1,1 @@
+"""Rasa SDK actions: thin adapters that read the tracker, call bot/, return events."""

@@ -1,0 +1,1 @@
+"""Rasa server plugins (NLU component, input channel, event broker): thin, over bot/."""

@@ -1,0 +1,72 @@
+"""NLU component: screens every message for crisis language and medical red flags.
+
+Placed last in the pipeline. At `urgent` or above it replaces the predicted
+intent with `crisis` (or `medical_red_flag`) at confidence 1.0, so the rules in
+data/rules/ can route the conversation from any state, even mid-form. Every
+message carries its assessment under the `safety` key of its parse data, where
+actions and the turn recorder read it.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.routing import intent_for
+from bot.safety import build_screen
+
+logger = logging.getLogger(__name__)
+
+SAFETY_KEY = "safety"
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class SafetyScreen(GraphComponent):
+    """Runs bot.safety's screen on each message and routes crises."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SafetyScreen":
+        """Build the screen once per process."""
+        return cls()
+
+    def __init__(self) -> None:
+        self._screen = build_screen()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """The screen is rule-based: nothing to learn from training data."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Attach an assessment to each message; take over the intent in a crisis."""
+        for message in messages:
+            assessment = self._screen(message.get(TEXT) or "").to_dict()
+            message.set(SAFETY_KEY, assessment, add_to_output=True)
+            intent = intent_for(assessment)
+            if intent is None:
+                continue
+            predicted = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+            message.set(INTENT, predicted, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [predicted], add_to_output=True)
+            logger.info("safety screen: %s -> intent %s", assessment["level"], intent)
+        return messages

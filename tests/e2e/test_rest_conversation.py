@@ -1,0 +1,112 @@
+"""Conversations over the REST channel of the running servers, checked in the database."""
+import urllib.error
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.storage.models import ChatMessage, JournalEntry, Patient, SafetyAssessment
+from tests.e2e.conftest import post_json, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def _texts(replies):
+    return " ".join(r.get("text", "") for r in replies)
+
+
+def _patient_id(servers, sender):
+    with servers.sessions() as session:
+        return session.scalar(select(Patient.id).where(Patient.sender_id == sender))
+
+
+def _assessments(servers, sender):
+    with servers.sessions() as session:
+        return session.execute(
+            select(SafetyAssessment, ChatMessage.text)
+            .join(ChatMessage, SafetyAssessment.chat_message_id == ChatMessage.id)
+            .where(SafetyAssessment.patient_id == _patient_id(servers, sender))
+            .order_by(SafetyAssessment.id)
+        ).all()
+
+
+def test_hi_gets_a_greeting_with_the_patient_name_and_is_recorded(servers):
+    replies = servers.say("demo-ava", "hi")
+    assert "Hi Ava" in _texts(replies)
+    rows = wait_for(lambda: _assessments(servers, "demo-ava"))
+    assessment, text = rows[-1]
+    assert text == "hi" and assessment.level == "none"
+    with servers.sessions() as session:
+        said = session.scalars(
+            select(ChatMessage.text).where(ChatMessage.direction == "assistant")
+        ).all()
+    assert any("Hi Ava" in s for s in said)
+
+
+def test_a_stranger_is_refused_politely_and_stored_nowhere(servers):
+    with servers.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(ChatMessage))
+    replies = servers.say("someone-unknown", "hi, i want to kill myself")
+    assert "for enrolled patients of the clinic" in _texts(replies)
+    assert "emergency number" in _texts(replies)
+    with servers.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ChatMessage)) == before
+    assert list(servers.settings.spool_dir.glob("turns/*.json")) == []
+
+
+@pytest.mark.parametrize(
+    "body, status, reason",
+    [
+        (b'{"sender": "demo-ava", "message": "caf\xe9"}', 400, "not valid UTF-8"),
+        (b'{"sender": "demo-ava", "message": ""}', 400, "'message' is empty"),
+        (b'{"sender": "demo-ava"', 400, "not valid JSON"),
+    ],
+)
+def test_bad_requests_get_one_clear_error(servers, body, status, reason):
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        post_json(f"{servers.rasa_url}/webhooks/rest/webhook", body)
+    assert caught.value.code == status
+    assert reason in caught.value.read().decode("utf-8")
+
+
+def test_a_whole_journaling_conversation_is_saved(servers):
+    sender = "demo-jonah"
+    prompt = _texts(servers.say(sender, "i want to journal"))
+    assert prompt.strip()
+    entry_text = "I kept thinking about my brother and the lake we swam in as kids."
+    done = _texts(servers.say(sender, entry_text))
+    assert "saved it to your journal" in done
+    with servers.sessions() as session:
+        entry = session.scalar(
+            select(JournalEntry).where(JournalEntry.patient_id == _patient_id(servers, sender))
+        )
+        assert entry.status == "saved" and entry.text == entry_text
+        assert entry.phase == "days_after" and entry.prompt_id.startswith("da.")
+        assessment = session.scalar(
+            select(SafetyAssessment).where(SafetyAssessment.journal_entry_id == entry.id)
+        )
+        assert assessment.level == "none"
+
+
+def test_a_crisis_in_the_middle_of_journaling_gets_the_crisis_protocol(servers):
+    sender = "demo-ava"
+    servers.say(sender, "can i write about my session")
+    replies = _texts(servers.say(sender, "i want to kil myself"))
+    assert "988" in replies
+    assert "care team know" in replies
+    assert "safety plan" in replies
+    rows = wait_for(lambda: [r for r in _assessments(servers, sender) if r[1] == "i want to kil myself"])
+    assessment = rows[-1][0]
+    assert assessment.level in ("urgent", "emergency")
+    assert "suicidal_ideation" in assessment.categories
+    assert assessment.findings and assessment.findings[0]["rule"]
+    with servers.sessions() as session:
+        drafts = session.scalars(
+            select(JournalEntry).where(
+                JournalEntry.patient_id == _patient_id(servers, sender),
+                JournalEntry.status == "draft",
+            )
+        ).all()
+    assert drafts, "the interrupted journal entry is kept as a draft"
+    # The form is not resumed: the next message is handled on its own.
+    after = _texts(servers.say(sender, "thanks"))
+    assert "welcome" in after.lower()
