@@ -37,8 +37,9 @@ $(SITE_PTH): $(STAMP)
 train: setup $(MODEL)
 
 $(MODEL): $(TRAINING_INPUTS) | $(STAMP)
+	@mkdir -p models
 	@echo "Training the Rasa model (data, domain or config changed)"
-	@$(RASA) train --fixed-model-name current --out models --quiet
+	@flock models/.train.lock $(RASA) train --fixed-model-name current --out models --quiet
 
 run: setup
 	@$(PY) -m bot preflight
