@@ -14,7 +14,6 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 export PYTHONDONTWRITEBYTECODE := 1
 # Rasa and TensorFlow are chatty at start-up; our own logs stay at INFO.
 export TF_CPP_MIN_LOG_LEVEL := 3
-export SQLALCHEMY_WARN_20 := 1
 
 .PHONY: setup run test bench eval-safety train shell lock clean
 
@@ -44,7 +43,7 @@ $(MODEL): $(TRAINING_INPUTS) | $(STAMP)
 run: setup
 	@$(PY) -m bot preflight
 	@$(MAKE) --no-print-directory train
-	@$(PY) -m bot serve
+	@$(PY) -m bot serve || [ $$? -eq 130 ]  # 130: stopped with Ctrl-C
 
 shell: setup train
 	@$(PY) -m bot shell

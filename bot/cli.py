@@ -117,6 +117,8 @@ def server_env(settings: Settings) -> dict[str, str]:
         RASA_ENDPOINTS=str(RUNTIME_ENDPOINTS),
         RASA_MODEL=str(MODEL),
         TF_CPP_MIN_LOG_LEVEL="3",
+        # Rasa's dependencies warn about their own deprecated imports at start-up.
+        PYTHONWARNINGS="ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning",
     )
     return env
 
