@@ -177,6 +177,10 @@ def shell(settings: Settings, sender: str) -> int:
             env=server_env(settings),
             cwd=REPO_ROOT,
         )
+        if not _wait_for(f"http://127.0.0.1:{settings.actions_port}/health", actions, 180):
+            actions.terminate()
+            raise CommandError("the action server did not start; run it alone to see why: "
+                               "SANIC_HOST=127.0.0.1 .venv/bin/rasa run actions")
     shell_port = _free_port()
     try:
         return subprocess.call(
@@ -200,6 +204,15 @@ def _answers(url: str) -> bool:
             return reply.status < 500
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if _answers(url):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def _free_port() -> int:
