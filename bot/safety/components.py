@@ -1,0 +1,740 @@
+"""spaCy components of the safety screen.
+
+Order in the pipeline: lemmatizer (spaCy, lookup mode) -> safety_normalizer ->
+sentencizer (spaCy) -> safety_target_matcher -> safety_context -> safety_decision.
+Each factory makes an empty component; build_screen() then hands it its rules.
+"""
+# No "from __future__ import annotations" here: spaCy reads the factory signatures at runtime.
+import itertools
+import re
+import warnings
+from bisect import bisect_left, bisect_right
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+from spacy.attrs import LEMMA, NORM, SENT_START
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from bot.safety.model import Finding, assessment_from_findings, cap_level, level_rank
+from bot.safety.rules import MODIFYING_CONTEXT, ContextRule, Normalisation, TargetRule
+
+TARGETS_GROUP = "safety_targets"
+
+# Output names of the context categories, in the order they are reported.
+MODIFIER_NAMES = {
+    "NEGATED_EXISTENCE": "negated",
+    "HISTORICAL": "historical",
+    "HYPOTHETICAL": "hypothetical",
+    "OTHER_PERSON": "other_person",
+    "EXPERIENCE": "experience",
+    "CURRENT": "current",
+}
+
+_TIME_CATEGORIES = ("HISTORICAL", "CURRENT")
+# Context regions (SafetyContext._regions): sentences longer than REGION_MAX tokens are windowed.
+REGION_MAX = 80
+REGION_WINDOW = 25
+_FIRST_PERSON = frozenset({"i", "me", "my", "myself", "mine"})
+# Words too frequent to be a good index for a pattern (lemmas and norms), in two tiers.
+_FUNCTION_WORDS = frozenset(
+    """i me my myself you he she it we they them him her his their the a an and or but if of to in on at
+    for with from by as be have do not no never will would can could should just so this that there what
+    when how all go get""".split()
+)
+_COMMON_WORDS = frozenset(
+    """think want feel know take make say see come look need try use work day time like really good more
+    one people about up out back still again now today tonight last after before keep thing way well
+    much very too even also some any every only then than over into off down here""".split()
+)
+_STRETCH = re.compile(r"(\w)\1{2,}")
+_BP_READING = re.compile(r"(\d{2,3})\s*(?:/|\\|over)\s*(\d{2,3})")
+
+
+def _set_doc_extension(name: str) -> None:
+    Doc.set_extension(name, default=None, force=True)
+
+
+def split_leading_choice(pattern: List[dict]) -> List[List[dict]]:
+    """Rewrite a pattern whose first token is a choice ({"IN": [...]}) as one pattern per value.
+
+    spaCy checks plain equality on a token in C but runs an IN-list through a
+    Python predicate, and a Matcher tries the first token of every pattern at
+    every position. Splitting the first choice keeps that hot path in C.
+    """
+    if not pattern:
+        return [pattern]
+    first, rest = pattern[0], pattern[1:]
+    attrs = [k for k in first if k != "OP"]
+    op = first.get("OP")
+    if len(attrs) != 1 or attrs[0] not in ("LEMMA", "NORM", "LOWER", "ORTH") or op not in (None, "?"):
+        return [pattern]
+    value = first[attrs[0]]
+    values = value["IN"] if isinstance(value, dict) and set(value) == {"IN"} else None
+    if values is None and op is None:
+        return [pattern]
+    choices = values if values is not None else [value]
+    result = [[{attrs[0]: v}] + rest for v in choices]
+    if op == "?" and rest:
+        result += split_leading_choice(rest)
+    return result
+
+
+@Language.factory("safety_normalizer")
+def make_safety_normalizer(nlp: Language, name: str) -> "SafetyNormalizer":
+    """Factory for SafetyNormalizer."""
+    return SafetyNormalizer(nlp, name)
+
+
+class SafetyNormalizer:
+    """Sets token.norm_ and token.lemma_ to forms that survive text-speak and typos.
+
+    Handles stretched letters ("diiie"), a spelling map ("kil", "wnat"), fuzzy
+    matches of key terms that are not English words ("suicidel"), "2" for "to"
+    between words, and "m" after "i" ("im"). It also starts a new sentence after
+    a line break, which journal entries often use instead of punctuation.
+    """
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self._tokenizer = nlp.tokenizer
+        self._spelling: Dict[str, str] = {}
+        self._fuzzy: Dict[str, str] = {}
+        self._known: Set[str] = set()
+        self._lemmas: Mapping[str, str] = {}
+        self._overrides: Dict[str, str] = {}
+        self._cache: Dict[Tuple[str, str], Tuple[Optional[str], Optional[str]]] = {}
+        self._pattern_lemmas: Dict[str, str] = {}
+        self._single_tokens: Set[str] = set()
+
+    def configure(
+        self, normalisation: Normalisation, lemma_table: Mapping[str, str], known_words: Iterable[str]
+    ) -> None:
+        """Load the normalisation data; `known_words` are never treated as typos."""
+        self._spelling = dict(normalisation.spelling)
+        self._overrides = dict(normalisation.lemma_overrides)
+        self._lemmas = lemma_table
+        self._known = set(known_words) | set(normalisation.known_words) | set(self._spelling.values())
+        self._fuzzy = self._fuzzy_map(normalisation.fuzzy_terms)
+        self._cache.clear()
+        self._pattern_lemmas.clear()
+
+    def add_known_words(self, words: Iterable[str]) -> None:
+        """Mark more words (e.g. every word used in a pattern) as real words."""
+        self._known.update(words)
+        self._fuzzy = {typo: term for typo, term in self._fuzzy.items() if typo not in self._known}
+        self._cache.clear()
+        self._pattern_lemmas.clear()
+
+    def _fuzzy_map(self, terms: Sequence[str]) -> Dict[str, str]:
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        found: Dict[str, Set[str]] = {}
+        for term in terms:
+            variants = set()
+            splits = [(term[:i], term[i:]) for i in range(len(term) + 1)]
+            if len(term) >= 3:
+                variants |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            if len(term) >= 5:
+                variants |= {a + b[1:] for a, b in splits if b}
+            if len(term) >= 6:
+                variants |= {a + c + b[1:] for a, b in splits if b for c in letters}
+                variants |= {a + c + b for a, b in splits for c in letters}
+            for variant in variants:
+                if variant != term and variant not in self._known:
+                    found.setdefault(variant, set()).add(term)
+        # A typo that could be two different terms is left alone.
+        return {typo: next(iter(terms)) for typo, terms in found.items() if len(terms) == 1}
+
+    def lemma_of_norm(self, norm: str) -> str:
+        """The lemma used for matching a normalised word."""
+        override = self._overrides.get(norm)
+        if override is not None:
+            return override
+        return self._lemmas.get(norm, norm)
+
+    def lemma_of(self, word: str) -> str:
+        """The lemma a pattern word is matched against (same path as text)."""
+        lemma = self._pattern_lemmas.get(word)
+        if lemma is None:
+            token = self._tokenizer(word.lower())[0]
+            norm, _ = self._entry(token.text, token.norm_)
+            lemma = self._pattern_lemmas[word] = self.lemma_of_norm(norm if norm is not None else token.norm_)
+        return lemma
+
+    def check_word(self, word: str) -> None:
+        """Raise ValueError unless `word` is a single token."""
+        if word in self._single_tokens:
+            return
+        tokens = self._tokenizer(word.lower())
+        if len(tokens) != 1:
+            parts = " ".join(t.text for t in tokens)
+            raise ValueError(f"pattern word {word!r} is several tokens ({parts}); write them separately")
+        self._single_tokens.add(word)
+
+    def _destretch(self, word: str) -> str:
+        runs = [m for m in _STRETCH.finditer(word)][:4]
+        if not runs:
+            return word
+        candidates = []
+        for lengths in itertools.product((2, 1), repeat=len(runs)):
+            pieces, last = [], 0
+            for match, keep in zip(runs, lengths):
+                pieces.append(word[last : match.start()])
+                pieces.append(match.group(1) * keep)
+                last = match.end()
+            pieces.append(word[last:])
+            candidates.append("".join(pieces))
+        for candidate in candidates:
+            if candidate in self._known or candidate in self._spelling or candidate in self._fuzzy:
+                return candidate
+        return candidates[-1]
+
+    def _entry(self, text: str, tokenizer_norm: str) -> Tuple[Optional[str], Optional[str]]:
+        """(norm, lemma) for a token, or None for what the tokenizer/lemmatizer already got right."""
+        key = (text, tokenizer_norm)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        norm = tokenizer_norm
+        if norm in self._spelling:
+            norm = self._spelling[norm]
+        elif norm.isalpha():
+            if _STRETCH.search(norm):
+                norm = self._destretch(norm)
+                norm = self._spelling.get(norm, norm)
+            if norm not in self._known and len(norm) >= 3:
+                norm = self._fuzzy.get(norm, norm)
+        if norm == text and norm not in self._overrides:
+            entry: Tuple[Optional[str], Optional[str]] = (None, None)
+        else:
+            entry = (norm if norm != tokenizer_norm else None, self.lemma_of_norm(norm))
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[key] = entry
+        return entry
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Normalise every token of the (already lower-cased) doc."""
+        n = len(doc)
+        for i, token in enumerate(doc):
+            text = token.text
+            if token.is_space:
+                if "\n" in text and i + 1 < n:
+                    doc[i + 1].is_sent_start = True
+                continue
+            norm, lemma = self._entry(text, token.norm_)
+            if text == "2" and 0 < i < n - 1 and doc[i - 1].is_alpha and doc[i + 1].is_alpha:
+                norm, lemma = "to", "to"
+            elif text == "m" and i > 0 and doc[i - 1].text == "i":
+                norm, lemma = "am", "be"
+            if norm is not None:
+                token.norm_ = norm
+            if lemma is not None:
+                token.lemma_ = lemma
+        return doc
+
+
+@Language.factory("safety_target_matcher")
+def make_safety_target_matcher(nlp: Language, name: str) -> "SafetyTargetMatcher":
+    """Factory for SafetyTargetMatcher."""
+    return SafetyTargetMatcher(nlp, name)
+
+
+class SafetyTargetMatcher:
+    """Finds target phrases with spaCy Matchers and stores them in doc.spans["safety_targets"].
+
+    Overlaps are resolved so each phrase is reported once: a match inside a
+    longer match is dropped (the longer, more specific rule decides); a match
+    that overlaps an exclusion rule's match (an idiom such as "killing myself
+    laughing") is dropped, unless it contains the whole exclusion and more;
+    partial overlaps of two targets are both kept. Matches may not cross a
+    sentence boundary.
+
+    A spaCy Matcher tries every pattern at every token, so its cost grows with
+    patterns x tokens. Patterns are therefore grouped by the one or two words
+    they cannot match without (preferring rare words), one Matcher per group,
+    and a text only runs the groups whose words it contains.
+    """
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self._vocab = nlp.vocab
+        # group key: a tuple of anchors, each a tuple of word hashes (any of them will do)
+        self._groups: Dict[Tuple[Tuple[int, ...], ...], Matcher] = {}
+        self._index: Dict[int, List[Tuple[Tuple[int, ...], ...]]] = {}
+        self._always: Optional[Matcher] = None
+        self._level: Dict[str, int] = {}
+        self._exclusion: Set[str] = set()
+        self._count = 0
+        _set_doc_extension("safety_excluded")
+
+    @staticmethod
+    def _anchors(pattern: List[dict]) -> List[Tuple[str, ...]]:
+        """Up to two required tokens to index a pattern by, rarest-looking first."""
+        scored = []
+        for position, spec in enumerate(pattern):
+            op = spec.get("OP")
+            if op is not None and not (op == "+" or op.startswith("{1")):
+                continue
+            attrs = [k for k in spec if k != "OP"]
+            if len(attrs) != 1 or attrs[0] not in ("LEMMA", "NORM"):
+                continue
+            value = spec[attrs[0]]
+            if isinstance(value, dict):
+                if set(value) != {"IN"}:
+                    continue
+                values = tuple(sorted(value["IN"]))
+            else:
+                values = (value,)
+            if any(v in _FUNCTION_WORDS for v in values):
+                score = 2
+            elif any(v in _COMMON_WORDS for v in values):
+                score = 1
+            else:
+                score = 0
+            scored.append((score, position, values))
+        scored.sort()
+        if not scored:
+            return []
+        if scored[0][0] == 0 and (len(scored) == 1 or scored[1][0] > 0):
+            return [scored[0][2]]
+        return [entry[2] for entry in scored[:2]]
+
+    def add_rule(self, rule: TargetRule, patterns: List[List[dict]]) -> None:
+        """Add one rule's compiled patterns."""
+        self._level[rule.id] = level_rank(rule.level)
+        if rule.is_exclusion:
+            self._exclusion.add(rule.id)
+        strings = self._vocab.strings
+        self._count += len(patterns)
+        for pattern in (split for p in patterns for split in split_leading_choice(p)):
+            anchors = self._anchors(pattern)
+            if not anchors:
+                if self._always is None:
+                    # Validation is done by the test suite; at start-up it costs seconds.
+                    self._always = Matcher(self._vocab, validate=False)
+                self._always.add(rule.id, [pattern])
+                continue
+            key = tuple(tuple(sorted(strings.add(v) for v in values)) for values in anchors)
+            matcher = self._groups.get(key)
+            if matcher is None:
+                matcher = self._groups[key] = Matcher(self._vocab, validate=False)
+                for word in key[0]:
+                    self._index.setdefault(word, []).append(key)
+            matcher.add(rule.id, [pattern])
+
+    @property
+    def pattern_count(self) -> int:
+        """How many token patterns are loaded."""
+        return self._count
+
+    def _matches(self, doc: Doc) -> List[Tuple[int, int, int]]:
+        # Where each word occurs, by sentence; a pattern never spans two sentences.
+        table = doc.to_array([LEMMA, NORM, SENT_START]).tolist()
+        starts = [0]
+        where: Dict[int, Set[int]] = {}
+        for i, (lemma, norm, sent_start) in enumerate(table):
+            if sent_start == 1 and i:
+                starts.append(i)
+            sentence = len(starts) - 1
+            where.setdefault(lemma, set()).add(sentence)
+            where.setdefault(norm, set()).add(sentence)
+        starts.append(len(doc))
+        keys = set()
+        for word in where:
+            keys.update(self._index.get(word, ()))
+        found: List[Tuple[int, int, int]] = []
+        for key in keys:
+            sentences: Set[int] = set()
+            for word in key[0]:
+                sentences |= where.get(word, set())
+            for anchor in key[1:]:
+                also: Set[int] = set()
+                for word in anchor:
+                    also |= where.get(word, set())
+                sentences &= also
+            if not sentences:
+                continue
+            matcher = self._groups[key]
+            # One call per run of adjacent sentences: a call costs more than its tokens.
+            ordered = sorted(sentences)
+            run_start = ordered[0]
+            for j, sentence in enumerate(ordered):
+                if j + 1 < len(ordered) and ordered[j + 1] == sentence + 1:
+                    continue
+                begin, end = starts[run_start], starts[sentence + 1]
+                found.extend((k, begin + s, begin + e) for k, s, e in matcher(doc[begin:end]))
+                if j + 1 < len(ordered):
+                    run_start = ordered[j + 1]
+        if self._always is not None:
+            found.extend(self._always(doc))
+        return found
+
+    def _resolve(self, candidates: List[Tuple[str, int, int]]) -> List[Tuple[str, int, int]]:
+        """Apply exclusions, keep the longest of nested matches, merge a rule's overlapping matches."""
+        exclusions = sorted((s, e) for r, s, e in candidates if r in self._exclusion)
+        starts = [s for s, _ in exclusions]
+        longest = max((e - s for s, e in exclusions), default=0)
+        best: Dict[Tuple[int, int], str] = {}
+        for rule_id, start, end in candidates:
+            if rule_id in self._exclusion:
+                continue
+            hidden = False
+            for s, e in exclusions[bisect_left(starts, start - longest) : bisect_left(starts, end)]:
+                if s < end and start < e and not (start <= s and e <= end and (s, e) != (start, end)):
+                    hidden = True
+                    break
+            if hidden:
+                continue
+            current = best.get((start, end))
+            if current is None or (-self._level[rule_id], rule_id) < (-self._level[current], current):
+                best[(start, end)] = rule_id
+        kept: List[Tuple[str, int, int]] = []
+        last: Dict[str, int] = {}
+        furthest = -1
+        # By start, longest first: a span ending before the furthest end seen so far is nested.
+        for (start, end), rule_id in sorted(best.items(), key=lambda item: (item[0][0], -item[0][1])):
+            if end <= furthest:
+                continue
+            furthest = end
+            # Overlapping matches of one rule ("i attempted" + "attempted suicide") become one span.
+            i = last.get(rule_id)
+            if i is not None and kept[i][2] > start:
+                kept[i] = (rule_id, kept[i][1], max(kept[i][2], end))
+                continue
+            last[rule_id] = len(kept)
+            kept.append((rule_id, start, end))
+        return kept
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Match, resolve overlaps, and store the surviving target spans."""
+        strings = doc.vocab.strings
+        found = {}
+        for match_id, start, end in self._matches(doc):
+            if any(doc[i].is_sent_start for i in range(start + 1, end)):
+                continue
+            found[(strings[match_id], start, end)] = None
+        kept = self._resolve(list(found))
+        doc.spans[TARGETS_GROUP] = [Span(doc, s, e, label=r) for r, s, e in kept]
+        doc._.safety_excluded = [
+            (r, doc[s:e].start_char, doc[s:e].end_char) for r, s, e in found if r in self._exclusion
+        ]
+        return doc
+
+
+def import_context():
+    """Import medspaCy's ConText classes without letting medspaCy switch off every warning.
+
+    Importing medspacy calls warnings.filterwarnings("ignore") for the whole
+    process; the previous filters are put back afterwards.
+    """
+    saved = list(warnings.filters)
+    try:
+        from medspacy.common.util import prune_overlapping_matches
+        from medspacy.context import ConTextGraph, ConTextModifier, ConTextRule
+    finally:
+        warnings.filters[:] = saved
+    return ConTextRule, ConTextModifier, ConTextGraph, prune_overlapping_matches
+
+
+@Language.factory(
+    "safety_context",
+    default_config={
+        "terminating_types": {
+            "NEGATED_EXISTENCE": ["FIRST_PERSON", "CLAUSE_BREAK"],
+            "HYPOTHETICAL": ["CLAUSE_BREAK"],
+            "OTHER_PERSON": ["FIRST_PERSON"],
+            "CURRENT": ["CLAUSE_BREAK"],
+        }
+    },
+)
+def make_safety_context(nlp: Language, name: str, terminating_types: Dict[str, List[str]]) -> "SafetyContext":
+    """Factory for SafetyContext."""
+    return SafetyContext(nlp, name, terminating_types)
+
+
+class SafetyContext:
+    """medspaCy ConText, run on each sentence that holds a target.
+
+    The modifier rules, the modifiers with their scopes, and the scope
+    limiting (TERMINATE, terminated_by) are medspaCy's own ConTextRule,
+    ConTextModifier and ConTextGraph. This component drives them on sentence
+    spans instead of using medspaCy's ConText pipe, for two reasons (see
+    bot/safety/README.md): the pipe compares every modifier with every other
+    across the whole text and would need each sentence copied into its own Doc
+    to stay fast; and its last step, deciding which target a modifier applies
+    to, mishandles overlaps in medspaCy 1.3.1: a negation inside a target ("I
+    can't go on") negates that target, while a negation that shares words with
+    its target ("no urges to cut") is dropped. Here a modifier inside a target
+    is part of the phrase and is ignored (unless it is a time marker, which
+    dates the phrase); one that starts before the target (or ends after it)
+    applies if its scope reaches it.
+
+    Results go to doc._.safety_context, keyed by the target's (start, end)
+    token offsets, as tuples of (category, context rule id).
+    """
+
+    def __init__(self, nlp: Language, name: str, terminating_types: Dict[str, List[str]]):
+        self.name = name
+        self._rule_class, self._modifier_class, self._graph_class, self._prune = import_context()
+        self._tokenizer = nlp.tokenizer
+        self._token_matcher = Matcher(nlp.vocab, validate=False)
+        self._phrase_matcher = PhraseMatcher(nlp.vocab, attr="NORM")
+        self._rules: Dict[str, object] = {}
+        self._terminating = {k.upper(): [v.upper() for v in values] for k, values in terminating_types.items()}
+        _set_doc_extension("safety_context")
+        _set_doc_extension("safety_modifiers_seen")
+
+    def add_rules(self, rules: Iterable[ContextRule]) -> None:
+        """Add ConText rules (converted from the rule file records)."""
+        for rule in rules:
+            # One ConTextRule per leading choice (same id): see split_leading_choice.
+            patterns = split_leading_choice(rule.pattern) if rule.pattern else [None]
+            try:
+                for pattern in patterns:
+                    converted = self._rule_class(
+                        literal=rule.literal,
+                        category=rule.category,
+                        pattern=pattern,
+                        direction=rule.direction,
+                        max_scope=rule.max_scope,
+                        max_targets=rule.max_targets,
+                        allowed_types=set(rule.allowed_types) if rule.allowed_types else None,
+                        excluded_types=set(rule.excluded_types) if rule.excluded_types else None,
+                        terminated_by=set(self._terminating.get(rule.category, ())),
+                        metadata={"id": rule.id},
+                    )
+                    key = f"{rule.id}#{len(self._rules)}"
+                    self._rules[key] = converted
+                    if pattern is None:
+                        self._phrase_matcher.add(key, [self._tokenizer(rule.literal)])
+                    else:
+                        self._token_matcher.add(key, [pattern])
+            except (ValueError, TypeError, KeyError) as exc:
+                raise ValueError(f"{rule.source}: ConText rejected rule {rule.id}: {exc}") from None
+
+    @staticmethod
+    def _applies(modifier, start: int, end: int, label: str, self_referring: bool) -> bool:
+        if modifier.direction in ("TERMINATE", "PSEUDO"):
+            return False
+        if self_referring and modifier.category == "OTHER_PERSON":
+            # "my mom found out about me wishing I were dead": the phrase names the writer.
+            return False
+        m_start, m_end = modifier.modifier_span
+        if start <= m_start and m_end <= end:
+            # Inside the target: part of the phrase ("can't go on", "my family would be
+            # better off"), except a time marker, which dates the phrase it sits in.
+            return modifier.category in _TIME_CATEGORIES
+        s_start, s_end = modifier.scope_span
+        if not (s_start < end and start < s_end):
+            return False
+        return modifier.allows(label.upper())
+
+    @staticmethod
+    def _regions(doc: Doc, targets: List[Span]) -> List[Tuple[Span, List[Span]]]:
+        """The stretches of text to run ConText on, each with its targets.
+
+        Normally the sentence. In a run-on "sentence" (no punctuation for
+        hundreds of words) each target gets a window of REGION_WINDOW tokens on
+        each side, merged with its neighbours while the region stays short, so
+        the pairwise work stays bounded.
+        """
+        regions: List[Tuple[Span, List[Span]]] = []
+        if not targets:
+            return regions
+        bounds = [sent.start for sent in doc.sents] + [len(doc)]
+        for target in targets:
+            i = bisect_right(bounds, target.start) - 1
+            sent = doc[bounds[i] : bounds[i + 1]]
+            if len(sent) > REGION_MAX:
+                start = max(sent.start, target.start - REGION_WINDOW)
+                end = min(sent.end, target.end + REGION_WINDOW)
+            else:
+                start, end = sent.start, sent.end
+            if regions:
+                region, members = regions[-1]
+                same_sentence = region.start >= sent.start and region.end <= sent.end
+                if same_sentence and start < region.end and max(end, region.end) - region.start <= REGION_MAX:
+                    regions[-1] = (doc[region.start : max(end, region.end)], members + [target])
+                    continue
+            regions.append((doc[start:end], [target]))
+        return regions
+
+    def _modifiers(self, doc: Doc, sent: Span) -> list:
+        """ConText modifiers found in one sentence, with scopes limited as ConText does."""
+        strings = doc.vocab.strings
+        # On a Span, spaCy 3.4's Matcher returns offsets within the span, its PhraseMatcher within the doc.
+        matches = []
+        if len(self._token_matcher):
+            matches += [(k, sent.start + s, sent.start + e) for k, s, e in self._token_matcher(sent)]
+        if len(self._phrase_matcher):
+            matches += self._phrase_matcher(sent)
+        modifiers = []
+        # Of overlapping modifier phrases the longest wins ("no thoughts of" over "no"), as in ConText.
+        for match_id, start, end in self._prune(matches) if matches else ():
+            rule = self._rules[strings[match_id]]
+            # ConText's initial scope: the sentence (here the region) in the rule's direction,
+            # cut to max_scope tokens. Given here so ConText need not look up the sentence.
+            direction, limit = rule.direction, rule.max_scope
+            if direction == "FORWARD":
+                scope = (end, sent.end if limit is None else min(sent.end, end + limit))
+            elif direction == "BACKWARD":
+                scope = (sent.start if limit is None else max(sent.start, start - limit), start)
+            elif limit is None:
+                scope = (sent.start, sent.end)
+            else:
+                scope = (max(sent.start, start - limit), min(sent.end, end + limit))
+            modifiers.append(self._modifier_class(rule, start, end, doc, scope_start=scope[0], scope_end=scope[1]))
+        graph = self._graph_class(modifiers=modifiers)
+        graph.update_scopes()
+        return graph.modifiers
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Attach ConText modifiers to every target span."""
+        targets = list(doc.spans[TARGETS_GROUP]) if TARGETS_GROUP in doc.spans else []
+        results: Dict[Tuple[int, int], Tuple[Tuple[str, str], ...]] = {}
+        seen: List[Tuple[str, str, int, int]] = []
+        for sent, members in self._regions(doc, targets):
+            modifiers = self._modifiers(doc, sent)
+            for target in members:
+                self_referring = any(t.norm_ in _FIRST_PERSON for t in target)
+                found = [
+                    (m.category, m.rule.metadata["id"])
+                    for m in modifiers
+                    if self._applies(m, target.start, target.end, target.label_, self_referring)
+                ]
+                # A denial followed by "but ..." in the same sentence is ambivalent, not a no.
+                contrast = [m for m in modifiers if m.direction == "TERMINATE" and m.modifier_span[0] >= target.end]
+                if contrast:
+                    found.append(("CONTRAST_AFTER", contrast[0].rule.metadata["id"]))
+                results[(target.start, target.end)] = tuple(found)
+            for modifier in modifiers:
+                m_start, m_end = modifier.modifier_span
+                span = doc[m_start:m_end]
+                seen.append((modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char))
+        doc._.safety_context = results
+        doc._.safety_modifiers_seen = seen
+        return doc
+
+
+@Language.factory("safety_decision")
+def make_safety_decision(nlp: Language, name: str) -> "SafetyDecision":
+    """Factory for SafetyDecision."""
+    return SafetyDecision(nlp, name)
+
+
+class SafetyDecision:
+    """Turns targets plus their context into Findings and one Assessment.
+
+    Policy (bot/safety/README.md): a negated finding drops to none (to review
+    if a "but ..." follows it in the sentence, "I won't kill myself, but...", or
+    if it is inability rather than denial, "I couldn't kill myself"); past or
+    resolved, hypothetical, another person's, and experience-bound findings are
+    capped at review, unless the rule sets its own caps; a "current" marker
+    ("now", "again", "since the infusion") cancels "historical" and
+    "experience". Rules with escalate_with rise when a current finding of the
+    named rules is present in the same text (a method at hand plus ideation; a
+    very high blood pressure plus chest pain).
+    """
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self._rules: Dict[str, TargetRule] = {}
+        _set_doc_extension("safety_assessment")
+
+    def add_rule(self, rule: TargetRule) -> None:
+        """Register the level policy of one target rule."""
+        self._rules[rule.id] = rule
+
+    def _context_level(self, rule: TargetRule, categories: Set[str]) -> Tuple[str, Tuple[str, ...]]:
+        current = "CURRENT" in categories or "CURRENT_WISH" in categories
+        effective = set()
+        negated = "NEGATED_EXISTENCE" in categories
+        historical = "HISTORICAL" in categories and not current
+        if negated and "RESOLVED" in categories:
+            historical = True
+        ambivalent = False
+        if historical:
+            effective.add("HISTORICAL")
+        elif negated:
+            effective.add("NEGATED_EXISTENCE")
+            ambivalent = "CONTRAST_AFTER" in categories
+        elif "UNABLE" in categories:
+            # "I couldn't kill myself": inability, not a denial; a therapist should see it.
+            effective.add("NEGATED_EXISTENCE")
+            ambivalent = True
+        for category in ("HYPOTHETICAL", "OTHER_PERSON"):
+            if category in categories:
+                effective.add(category)
+        if "EXPERIENCE" in categories and not current:
+            effective.add("EXPERIENCE")
+        level = rule.level
+        for category in effective:
+            cap = rule.caps.get(category, MODIFYING_CONTEXT[category])
+            if category == "NEGATED_EXISTENCE" and ambivalent and cap == "none":
+                cap = "review"
+            if cap is not None:
+                level = cap_level(level, cap)
+        shown = effective | ({"CURRENT"} if current else set())
+        names = tuple(MODIFIER_NAMES[c] for c in MODIFIER_NAMES if c in shown)
+        if ambivalent:
+            names += ("ambivalent",)
+        return level, names
+
+    @staticmethod
+    def _bp_is_high(text: str, threshold: Mapping[str, int]) -> bool:
+        for systolic, diastolic in _BP_READING.findall(text):
+            if int(systolic) >= threshold["systolic"] or int(diastolic) >= threshold["diastolic"]:
+                return True
+        return False
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Compute the Assessment and store it in doc._.safety_assessment."""
+        context = doc._.safety_context or {}
+        findings: List[Finding] = []
+        current: List[bool] = []
+        for span in doc.spans[TARGETS_GROUP] if TARGETS_GROUP in doc.spans else []:
+            rule = self._rules[span.label_]
+            if rule.bp_threshold and not self._bp_is_high(span.text, rule.bp_threshold):
+                continue
+            modifiers = context.get((span.start, span.end), ())
+            level, names = self._context_level(rule, {category for category, _ in modifiers})
+            findings.append(
+                Finding(
+                    rule=rule.id,
+                    category=rule.category,
+                    level=level,
+                    start=span.start_char,
+                    end=span.end_char,
+                    text=span.text,
+                    modifiers=names,
+                )
+            )
+            current.append(level == rule.level and not (set(names) - {"current"}))
+        findings = self._escalate(findings, current)
+        doc._.safety_assessment = assessment_from_findings(findings)
+        return doc
+
+    def _escalate(self, findings: List[Finding], current: List[bool]) -> List[Finding]:
+        result = list(findings)
+        partners = {
+            f.rule for f, is_current in zip(findings, current) if is_current and level_rank(f.level) >= level_rank("urgent")
+        }
+        for i, finding in enumerate(findings):
+            escalation = self._rules[finding.rule].escalate_with
+            if not escalation or not current[i] or finding.level == "none":
+                continue
+            others = partners - {finding.rule} if level_rank(finding.level) >= level_rank("urgent") else partners
+            if not any(rule.startswith(prefix) for rule in others for prefix in escalation["rules"]):
+                continue
+            if level_rank(escalation["level"]) > level_rank(finding.level):
+                result[i] = Finding(
+                    rule=finding.rule,
+                    category=finding.category,
+                    level=escalation["level"],
+                    start=finding.start,
+                    end=finding.end,
+                    text=finding.text,
+                    modifiers=finding.modifiers + ("escalated",),
+                )
+        return result

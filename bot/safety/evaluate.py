@@ -1,0 +1,316 @@
+"""Measure the screen: `python -m bot.safety.evaluate [--shared-dir DIR] [--out DIR]`.
+
+Runs the screen over the shared public evaluation text (public_*.jsonl, for
+measurement only; it is never copied into this repository) and over the
+project's own example sets in tests/safety_examples/. Prints the report,
+writes it as Markdown and JSON, and exits 1 if a target is missed.
+
+The shared directory is --shared-dir, else $SAFETY_EVAL_DIR, else
+<repository>/../shared/eval. This is a development tool, so it reads that one
+variable itself rather than through bot.settings.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from bot.safety.model import LEVELS, level_rank
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OWN_EXAMPLES = REPO_ROOT / "tests" / "safety_examples"
+URGENT = level_rank("urgent")
+REVIEW = level_rank("review")
+
+TARGETS = {
+    "public crisis recall at review+": (">=", 0.95),
+    "public crisis recall at urgent+": (">=", 0.90),
+    "public benign false alarms (urgent+)": ("<=", 0.05),
+    "own psychedelic false alarms (urgent+)": ("<=", 0.05),
+    "own idiom false alarms (urgent+)": ("<=", 0.05),
+    "own medical red flags caught (medical/substance_misuse at urgent+)": (">=", 1.0),
+    "own normal after-effects left at none": (">=", 1.0),
+}
+
+
+def _read_jsonl(path: Path) -> List[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _rate(hits: int, total: int) -> Optional[float]:
+    return round(hits / total, 4) if total else None
+
+
+def _source(row: dict) -> str:
+    return row.get("source", "unknown").split(":", 1)[0]
+
+
+def _expectation_met(row: dict, assessment) -> bool:
+    rank = level_rank(assessment.level)
+    if "expect_level" in row and assessment.level != row["expect_level"]:
+        return False
+    if "expect_min_level" in row and rank < level_rank(row["expect_min_level"]):
+        return False
+    if "expect_max_level" in row and rank > level_rank(row["expect_max_level"]):
+        return False
+    wanted = row.get("expect_categories")
+    return not wanted or bool(set(wanted) & set(assessment.categories))
+
+
+def _reason(assessment) -> str:
+    """Why a text stayed below urgent: the context that lowered its top finding, or none found."""
+    flagged = [f for f in assessment.findings if f.level == assessment.level]
+    if not assessment.findings:
+        return "nothing matched"
+    if assessment.level == "none":
+        return "negated"
+    modifiers = {m for f in flagged for m in f.modifiers}
+    for name in ("historical", "ambivalent", "hypothetical", "other_person", "experience"):
+        if name in modifiers:
+            return name
+    return "review-level rule (e.g. means alone, death mentioned, hopelessness)"
+
+
+def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
+    """Figures for public_crisis, public_benign and public_ambiguous; None if the dir is missing."""
+    if not shared_dir.is_dir():
+        return None
+    result: dict = {"directory": str(shared_dir), "levels": {}}
+    crisis_path = shared_dir / "public_crisis.jsonl"
+    if crisis_path.is_file():
+        by_sub: Dict[str, List[int]] = defaultdict(list)
+        below_urgent: Counter = Counter()
+        artifact_ranks: List[int] = []
+        for row in _read_jsonl(crisis_path):
+            assessment = screen(row["text"])
+            rank = level_rank(assessment.level)
+            by_sub[row.get("sub", "unknown")].append(rank)
+            if not row.get("artifact"):
+                artifact_ranks.append(rank)
+            if rank < URGENT:
+                below_urgent[_reason(assessment)] += 1
+        ranks = [r for values in by_sub.values() for r in values]
+        result["crisis"] = {
+            "n": len(ranks),
+            "recall_review_plus": _rate(sum(r >= REVIEW for r in ranks), len(ranks)),
+            "recall_urgent_plus": _rate(sum(r >= URGENT for r in ranks), len(ranks)),
+            "by_sub": {
+                sub: {
+                    "n": len(values),
+                    "recall_review_plus": _rate(sum(r >= REVIEW for r in values), len(values)),
+                    "recall_urgent_plus": _rate(sum(r >= URGENT for r in values), len(values)),
+                }
+                for sub, values in sorted(by_sub.items())
+            },
+            "without_artifact_lines": {
+                "n": len(artifact_ranks),
+                "recall_review_plus": _rate(sum(r >= REVIEW for r in artifact_ranks), len(artifact_ranks)),
+                "recall_urgent_plus": _rate(sum(r >= URGENT for r in artifact_ranks), len(artifact_ranks)),
+            },
+            "below_urgent_by_reason": dict(below_urgent.most_common()),
+        }
+        result["levels"]["public_crisis"] = Counter(LEVELS[r] for r in ranks)
+    benign_path = shared_dir / "public_benign.jsonl"
+    if benign_path.is_file():
+        by_source: Dict[str, List[int]] = defaultdict(list)
+        for row in _read_jsonl(benign_path):
+            by_source[_source(row)].append(level_rank(screen(row["text"]).level))
+        ranks = [r for values in by_source.values() for r in values]
+        result["benign"] = {
+            "n": len(ranks),
+            "false_alarm_urgent_plus": _rate(sum(r >= URGENT for r in ranks), len(ranks)),
+            "flagged_review_plus": _rate(sum(r >= REVIEW for r in ranks), len(ranks)),
+            "by_source": {
+                source: {
+                    "n": len(values),
+                    "false_alarm_urgent_plus": _rate(sum(r >= URGENT for r in values), len(values)),
+                    "flagged_review_plus": _rate(sum(r >= REVIEW for r in values), len(values)),
+                }
+                for source, values in sorted(by_source.items())
+            },
+        }
+        result["levels"]["public_benign"] = Counter(LEVELS[r] for r in ranks)
+    ambiguous_path = shared_dir / "public_ambiguous.jsonl"
+    if ambiguous_path.is_file():
+        levels = Counter(screen(row["text"]).level for row in _read_jsonl(ambiguous_path))
+        result["ambiguous"] = {"n": sum(levels.values()), "levels": dict(levels)}
+        result["levels"]["public_ambiguous"] = levels
+    result["levels"] = {name: {lv: counts.get(lv, 0) for lv in LEVELS} for name, counts in result["levels"].items()}
+    return result
+
+
+def evaluate_own(screen, examples_dir: Path = OWN_EXAMPLES) -> dict:
+    """Figures for the project's own example sets (tests/safety_examples/*.jsonl)."""
+    rows = []
+    for path in sorted(examples_dir.glob("*.jsonl")):
+        for row in _read_jsonl(path):
+            row["_file"] = path.name
+            rows.append(row)
+    by_set: Dict[str, list] = defaultdict(list)
+    failures = []
+    for row in rows:
+        assessment = screen(row["text"])
+        by_set[row.get("set", "other")].append((row, assessment))
+        if not _expectation_met(row, assessment):
+            failures.append({"file": row["_file"], "text": row["text"], "got": assessment.level})
+
+    def false_alarms(name: str) -> dict:
+        """Share of a set's examples screened at urgent or above."""
+        items = by_set.get(name, [])
+        hits = sum(level_rank(a.level) >= URGENT for _, a in items)
+        return {"n": len(items), "false_alarm_urgent_plus": _rate(hits, len(items))}
+
+    medical = by_set.get("medical", [])
+    caught = sum(
+        level_rank(a.level) >= URGENT and bool({"medical", "substance_misuse"} & set(a.categories))
+        for _, a in medical
+    )
+    after = by_set.get("after_effects", [])
+    levels = {
+        name: {lv: Counter(a.level for _, a in items).get(lv, 0) for lv in LEVELS}
+        for name, items in sorted(by_set.items())
+    }
+    return {
+        "n": len(rows),
+        "expectations_met": _rate(len(rows) - len(failures), len(rows)),
+        "failures": failures,
+        "psychedelic": false_alarms("psychedelic"),
+        "idiom": false_alarms("idiom"),
+        "medical": {"n": len(medical), "caught_urgent_plus": _rate(caught, len(medical))},
+        "after_effects": {
+            "n": len(after),
+            "left_at_none": _rate(sum(a.level == "none" for _, a in after), len(after)),
+        },
+        "levels": levels,
+    }
+
+
+def check_targets(public: Optional[dict], own: dict) -> Dict[str, dict]:
+    """Each target with its value and whether it is met (None: not measured)."""
+    values = {
+        "public crisis recall at review+": public and public.get("crisis", {}).get("recall_review_plus"),
+        "public crisis recall at urgent+": public and public.get("crisis", {}).get("recall_urgent_plus"),
+        "public benign false alarms (urgent+)": public and public.get("benign", {}).get("false_alarm_urgent_plus"),
+        "own psychedelic false alarms (urgent+)": own["psychedelic"]["false_alarm_urgent_plus"],
+        "own idiom false alarms (urgent+)": own["idiom"]["false_alarm_urgent_plus"],
+        "own medical red flags caught (medical/substance_misuse at urgent+)": own["medical"]["caught_urgent_plus"],
+        "own normal after-effects left at none": own["after_effects"]["left_at_none"],
+    }
+    result = {}
+    for name, (op, threshold) in TARGETS.items():
+        value = values[name]
+        met = None if value is None else (value >= threshold if op == ">=" else value <= threshold)
+        result[name] = {"value": value, "target": f"{op} {threshold}", "met": met}
+    return result
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def render_markdown(report: dict) -> str:
+    """The report as Markdown (also printed to the terminal)."""
+    out = [f"# Safety screen evaluation (rules {report['rules_version']})", ""]
+    public = report["public"]
+    if public is None:
+        out += [f"Shared evaluation directory not found ({report['shared_dir']}); public figures skipped.", ""]
+    else:
+        crisis = public.get("crisis")
+        if crisis:
+            out += ["## Public crisis set: recall", "", "| sub-label | n | review+ | urgent+ |", "|---|---:|---:|---:|"]
+            for sub, row in crisis["by_sub"].items():
+                out.append(f"| {sub} | {row['n']} | {_fmt(row['recall_review_plus'])} | {_fmt(row['recall_urgent_plus'])} |")
+            plain = crisis["without_artifact_lines"]
+            out += [
+                f"| **all** | {crisis['n']} | {_fmt(crisis['recall_review_plus'])} | {_fmt(crisis['recall_urgent_plus'])} |",
+                f"| all without `artifact` lines | {plain['n']} | {_fmt(plain['recall_review_plus'])} | {_fmt(plain['recall_urgent_plus'])} |",
+                "",
+                "Crisis lines below urgent, by reason: "
+                + ", ".join(f"{reason} {count}" for reason, count in crisis["below_urgent_by_reason"].items()),
+                "",
+            ]
+        benign = public.get("benign")
+        if benign:
+            out += ["## Public benign set: false alarms", "", "| source | n | urgent+ (false alarm) | review+ |", "|---|---:|---:|---:|"]
+            for source, row in benign["by_source"].items():
+                out.append(f"| {source} | {row['n']} | {_fmt(row['false_alarm_urgent_plus'])} | {_fmt(row['flagged_review_plus'])} |")
+            out += [f"| **all** | {benign['n']} | {_fmt(benign['false_alarm_urgent_plus'])} | {_fmt(benign['flagged_review_plus'])} |", ""]
+        if public.get("ambiguous"):
+            amb = public["ambiguous"]
+            dist = ", ".join(f"{lv} {amb['levels'].get(lv, 0)}" for lv in LEVELS)
+            out += ["## Public ambiguous set (reported on its own; the right level is a policy question)", "", f"n={amb['n']}: {dist}", ""]
+    own = report["own"]
+    out += [
+        "## Project's own example sets",
+        "",
+        f"- examples: {own['n']}, expectations met: {_fmt(own['expectations_met'])}",
+        f"- psychedelic imagery false alarms (urgent+): {_fmt(own['psychedelic']['false_alarm_urgent_plus'])} (n={own['psychedelic']['n']})",
+        f"- idiom false alarms (urgent+): {_fmt(own['idiom']['false_alarm_urgent_plus'])} (n={own['idiom']['n']})",
+        f"- medical red flags caught as medical/substance_misuse at urgent+: {_fmt(own['medical']['caught_urgent_plus'])} (n={own['medical']['n']})",
+        f"- normal after-effects left at none: {_fmt(own['after_effects']['left_at_none'])} (n={own['after_effects']['n']})",
+        "",
+    ]
+    for failure in own["failures"]:
+        out.append(f"  - expectation not met in {failure['file']}: {failure['text']!r} -> {failure['got']}")
+    if own["failures"]:
+        out.append("")
+    out += ["## Levels", "", "| set | " + " | ".join(LEVELS) + " |", "|---|" + "---:|" * len(LEVELS)]
+    tables = dict((public or {}).get("levels", {}))
+    tables.update({f"own:{name}": counts for name, counts in own["levels"].items()})
+    for name, counts in tables.items():
+        out.append(f"| {name} | " + " | ".join(str(counts.get(lv, 0)) for lv in LEVELS) + " |")
+    out += ["", "## Targets", "", "| target | value | goal | met |", "|---|---:|---|---|"]
+    for name, row in report["targets"].items():
+        met = "n/a" if row["met"] is None else ("yes" if row["met"] else "**NO**")
+        out.append(f"| {name} | {_fmt(row['value'])} | {row['target']} | {met} |")
+    return "\n".join(out) + "\n"
+
+
+def default_shared_dir() -> Path:
+    """--shared-dir default: $SAFETY_EVAL_DIR, else <repo>/../shared/eval."""
+    env = os.environ.get("SAFETY_EVAL_DIR")
+    return Path(env) if env else (REPO_ROOT.parent / "shared" / "eval").resolve()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the evaluation; 0 if every measured target is met, 1 otherwise."""
+    parser = argparse.ArgumentParser(prog="python -m bot.safety.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--shared-dir", type=Path, default=None, help="directory with public_*.jsonl")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports", help="where to write the report")
+    args = parser.parse_args(argv)
+    shared_dir = (args.shared_dir or default_shared_dir()).resolve()
+
+    from bot.safety import build_screen
+
+    screen = build_screen()
+    public = evaluate_public(screen, shared_dir)
+    if public is None:
+        print(f"Shared evaluation directory not found: {shared_dir} (evaluating the project's own sets only).")
+    own = evaluate_own(screen)
+    report = {
+        "rules_version": screen.version,
+        "shared_dir": str(shared_dir),
+        "public": public,
+        "own": own,
+        "targets": check_targets(public, own),
+    }
+    markdown = render_markdown(report)
+    print(markdown)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "safety_eval.md").write_text(markdown, encoding="utf-8")
+    (args.out / "safety_eval.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    missed = [name for name, row in report["targets"].items() if row["met"] is False]
+    for name in missed:
+        row = report["targets"][name]
+        print(f"TARGET MISSED: {name}: {_fmt(row['value'])} (goal {row['target']})")
+    print(f"Report written to {args.out / 'safety_eval.md'} and {args.out / 'safety_eval.json'}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Builds the spaCy pipeline of the screen from a rules directory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import spacy
+from spacy.language import Language
+from spacy.lookups import Lookups
+from spacy.util import load_language_data, registry
+
+from bot.safety import components  # noqa: F401  (registers the safety_* factories)
+from bot.safety.patterns import PatternError, compile_pattern
+from bot.safety.rules import RuleSet, load_rules
+
+
+def _lookup_tables() -> tuple:
+    """English lemma lookup table and lemma word lists from spacy-lookups-data."""
+    paths = registry.lookups.get("en")
+    return load_language_data(paths["lemma_lookup"]), load_language_data(paths["lemma_index"])
+
+
+def build_nlp(rules: RuleSet) -> Language:
+    """A blank English pipeline with the screen's components, loaded with `rules`."""
+    nlp = spacy.blank("en")
+    # Screen cuts texts into 100,000-character pieces (screen.CHUNK_CHARS), well within this.
+    nlp.max_length = 1_000_000
+    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    normalizer = nlp.add_pipe("safety_normalizer")
+    nlp.add_pipe("sentencizer")
+    matcher = nlp.add_pipe("safety_target_matcher")
+    context = nlp.add_pipe("safety_context")
+    decision = nlp.add_pipe("safety_decision")
+
+    lemma_lookup, lemma_index = _lookup_tables()
+    lookups = Lookups()
+    lookups.add_table("lemma_lookup", lemma_lookup)
+    lemmatizer.initialize(lookups=lookups)
+
+    known = set(lemma_lookup) | set(lemma_lookup.values())
+    for words in lemma_index.values():
+        known.update(words)
+    normalizer.configure(rules.normalisation, lemma_lookup, known)
+
+    pattern_words = set()
+    for rule in rules.targets:
+        for pattern in rule.patterns:
+            if isinstance(pattern, str):
+                pattern_words.update(w.strip("()?=@#").lower() for w in pattern.replace("|", " ").split())
+    for alternatives in rules.macros.values():
+        for alternative in alternatives:
+            pattern_words.update(w.strip("()?=").lower() for w in alternative.replace("|", " ").split())
+    normalizer.add_known_words(w for w in pattern_words if w.isalpha())
+
+    for rule in rules.targets:
+        compiled = []
+        for pattern in rule.patterns:
+            if isinstance(pattern, str):
+                try:
+                    compiled += compile_pattern(pattern, rules.macros, normalizer.lemma_of, normalizer.check_word)
+                except PatternError as exc:
+                    raise ValueError(f"{rule.source}: {exc}") from None
+            else:
+                compiled.append(pattern)
+        try:
+            matcher.add_rule(rule, compiled)
+        except ValueError as exc:
+            raise ValueError(f"{rule.source}: spaCy rejected a pattern of {rule.id}: {exc}") from None
+        decision.add_rule(rule)
+    context.add_rules(rules.context)
+    return nlp
+
+
+def build_pipeline(rules_dir: Optional[Path] = None) -> tuple:
+    """Load the rules and build the pipeline: returns (nlp, rules)."""
+    rules = load_rules(rules_dir)
+    return build_nlp(rules), rules

@@ -1,0 +1,81 @@
+"""Every rule file loads, every pattern is valid, every pinned example behaves."""
+import pytest
+from spacy.matcher import Matcher
+
+from bot.safety.patterns import compile_pattern
+from bot.safety.rules import STEERING_CONTEXT, load_rules
+
+RULES = load_rules()
+
+
+def _target_cases():
+    for rule in RULES.targets:
+        for i, text in enumerate(rule.fire):
+            yield pytest.param(rule.id, "fire", text, id=f"{rule.id}-fire-{i}")
+        for i, text in enumerate(rule.near_miss):
+            yield pytest.param(rule.id, "near_miss", text, id=f"{rule.id}-near_miss-{i}")
+
+
+def _context_cases():
+    for rule in RULES.context:
+        for i, text in enumerate(rule.fire):
+            yield pytest.param(rule.id, "fire", text, id=f"{rule.id}-fire-{i}")
+        for i, text in enumerate(rule.near_miss):
+            yield pytest.param(rule.id, "near_miss", text, id=f"{rule.id}-near_miss-{i}")
+
+
+def test_rule_set_has_a_version_and_rules(safety_rules):
+    assert safety_rules.version
+    assert len(safety_rules.targets) > 50
+    assert len(safety_rules.context) > 50
+
+
+def test_every_rule_has_a_fire_and_a_near_miss_example(safety_rules):
+    for rule in safety_rules.targets:
+        assert rule.fire and rule.near_miss, rule.id
+
+
+@pytest.mark.parametrize("rule_id, kind, text", list(_target_cases()))
+def test_target_rule_examples(safety_screen, safety_rules, rule_id, kind, text):
+    rule = safety_rules.target(rule_id)
+    explained = safety_screen.explain(text)
+    if rule.is_exclusion:
+        excluded = {item["rule"] for item in explained["excluded"]}
+        assert (rule_id in excluded) == (kind == "fire"), explained
+        return
+    findings = explained["assessment"]["findings"]
+    if kind == "fire":
+        # The rule must fire, and the example must not be read as a denial.
+        assert any(f["rule"] == rule_id and "negated" not in f["modifiers"] for f in findings), findings
+    else:
+        # A near miss may produce the rule only as a visible negated finding at level none.
+        assert not any(f["rule"] == rule_id and f["level"] != "none" for f in findings), findings
+
+
+@pytest.mark.parametrize("rule_id, kind, text", list(_context_cases()))
+def test_context_rule_examples(safety_screen, safety_rules, rule_id, kind, text):
+    rule = next(r for r in safety_rules.context if r.id == rule_id)
+    explained = safety_screen.explain(text)
+    applied = {c["rule"] for t in explained["targets"] for c in t["context"]}
+    seen = {m["rule"] for m in explained["modifiers_seen"]}
+    if kind == "near_miss":
+        assert rule_id not in applied, explained["targets"]
+    elif rule.category in STEERING_CONTEXT or rule.direction in ("PSEUDO", "TERMINATE"):
+        # Steering rules act on other modifiers; they must at least be found in a sentence with a target.
+        assert rule_id in seen, explained["modifiers_seen"]
+    else:
+        assert rule_id in applied, explained["targets"]
+
+
+def test_every_compiled_pattern_passes_spacy_validation(safety_screen, safety_rules):
+    normalizer = safety_screen.nlp.get_pipe("safety_normalizer")
+    matcher = Matcher(safety_screen.nlp.vocab, validate=True)
+    for rule in safety_rules.targets:
+        for pattern in rule.patterns:
+            compiled = (
+                compile_pattern(pattern, safety_rules.macros, normalizer.lemma_of, normalizer.check_word)
+                if isinstance(pattern, str)
+                else [pattern]
+            )
+            matcher.add(rule.id, compiled)
+    assert len(matcher) == len(safety_rules.targets)
