@@ -49,6 +49,7 @@ shell: setup train
 	@$(PY) -m bot shell
 
 test: setup
+	@scripts/ensure-chromium.sh
 	@$(PY) -m pytest
 
 bench: setup train

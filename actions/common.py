@@ -1,11 +1,81 @@
-"""Helpers shared by the action modules."""
+"""Helpers shared by the action modules: replies, the latest assessment, durable writes."""
 from __future__ import annotations
 
-from typing import Iterable
+import logging
+from abc import ABC, abstractmethod
+from functools import lru_cache
+from typing import Any, Iterable, Optional, Text
 
+from rasa_sdk import FormValidationAction
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 
-from bot.crisis import Utterance
+from bot.commands import is_command_text
+from bot.durable import DurableWriter
+from bot.journal import DraftSnapshot, apply_snapshot
+from bot.runtime import screen, session_factory, settings
+from bot.safety.model import SCREEN_ERROR
+from bot.screener import ScreeningSnapshot, apply_screening
+from bot.utterance import Utterance
+
+logger = logging.getLogger(__name__)
+
+# The screen routes these; they always interrupt, whatever the message says.
+SCREEN_INTENTS = frozenset({"crisis", "medical_red_flag"})
+
+JOURNAL_SLOTS = (
+    "journal_text",
+    "journal_done",
+    "journal_follow_up",
+    "journal_draft",
+    "journal_entry_key",
+    "journal_entry_id",
+    "journal_prompt_id",
+    "journal_prompt_text",
+    "journal_opened_at",
+    "journal_skipped",
+    "journal_spooled",
+)
+GROUNDING_SLOTS = (
+    "grounding_exercise",
+    "grounding_distress_before",
+    "grounding_progress",
+    "grounding_step",
+    "grounding_distress_after",
+    "grounding_session_id",
+)
+CHECKIN_SLOTS = ("checkin_mood", "checkin_anxiety", "checkin_sleep", "checkin_dissociation")
+SCREENER_SLOTS = (
+    "crisis_level",
+    "crisis_screening_key",
+    "crisis_started_at",
+    "crisis_safe_now",
+    "cssrs_q1",
+    "cssrs_q2",
+    "cssrs_q3",
+    "cssrs_q4",
+    "cssrs_q5",
+    "cssrs_q6",
+    "cssrs_q6_recent",
+)
+
+
+class FormValidation(FormValidationAction, ABC):
+    """Form validation that always names the next slot to ask for, in required_slots order.
+
+    The SDK leaves that choice to Rasa whenever required_slots equals the
+    domain's list; deciding it in one place keeps the order in one place.
+    """
+
+    @abstractmethod
+    def name(self) -> Text:
+        """validate_<form name>."""
+
+    async def next_requested_slot(self, dispatcher, tracker, domain):
+        """The first required slot still empty (None when the form is complete)."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        return SlotSet(REQUESTED_SLOT, next((s for s in required if tracker.slots.get(s) is None), None))
 
 
 def utter_all(dispatcher: CollectingDispatcher, utterances: Iterable[Utterance]) -> None:
@@ -15,9 +85,80 @@ def utter_all(dispatcher: CollectingDispatcher, utterances: Iterable[Utterance])
 
 
 def latest_safety(tracker) -> dict:
-    """The safety assessment the NLU screen attached to the latest message."""
+    """The safety assessment the NLU screen attached to the latest message.
+
+    Missing means the screen did not run: for a crisis action that is treated
+    as a screen error (urgent), never as "nothing found".
+    """
     return (tracker.latest_message or {}).get("safety") or {
         "level": "urgent",
         "categories": ["screen_error"],
         "findings": [],
     }
+
+
+def latest_level(tracker) -> Optional[str]:
+    """The latest message's screen level, or None if it carries no assessment."""
+    return ((tracker.latest_message or {}).get("safety") or {}).get("level")
+
+
+def latest_text(tracker) -> str:
+    """The text of the latest user message."""
+    return ((tracker.latest_message or {}).get("text") or "").strip()
+
+
+def latest_intent(tracker) -> Optional[str]:
+    """The intent of the latest user message."""
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def latest_entity(tracker, entity: str) -> Any:
+    """The value of an entity in the latest message (button payloads carry them)."""
+    return next(tracker.get_latest_entity_values(entity), None)
+
+
+def is_command(tracker, intents: Iterable[str]) -> bool:
+    """True if the latest message is a command with one of `intents` (bot.commands).
+
+    Crisis and medical intents always count, whatever the message says.
+    """
+    intent = latest_intent(tracker)
+    if intent in SCREEN_INTENTS:
+        return True
+    if intent not in set(intents):
+        return False
+    confidence = ((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0
+    return is_command_text(latest_text(tracker), intent, confidence)
+
+
+def reset(*groups: Iterable[str]) -> list:
+    """SlotSet(None) events for every slot in the given groups."""
+    return [SlotSet(name, None) for group in groups for name in group]
+
+
+def safe_screen(text: str):
+    """The safety screen; if it cannot be built, a screen error (urgent), never nothing."""
+    try:
+        return screen()(text)
+    except Exception:
+        logger.exception("safety screen unavailable; treating the text as a screen error")
+        return SCREEN_ERROR
+
+
+def _journal_handler(session, record: dict):
+    return apply_snapshot(session, DraftSnapshot.from_record(record), safe_screen)
+
+
+def _screening_handler(session, record: dict):
+    return apply_screening(session, ScreeningSnapshot.from_record(record)).id
+
+
+@lru_cache(maxsize=1)
+def durable_writer() -> DurableWriter:
+    """This process's writer for journal steps and screener answers, started on first use."""
+    writer = DurableWriter(
+        session_factory(),
+        settings().spool_dir / "records",
+        {"journal": _journal_handler, "screening": _screening_handler},
+    )
+    return writer.start()

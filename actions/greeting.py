@@ -1,4 +1,4 @@
-"""Greeting the patient by name."""
+"""Greeting the patient by name, with a journaling offer that fits their phase."""
 from __future__ import annotations
 
 import logging
@@ -9,14 +9,24 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.journal import current_phase
+from bot.phase import BEFORE_SESSION, DAYS_AFTER, ONGOING, SAME_DAY
 from bot.runtime import session_factory
 from bot.storage.patients import clinic_of, find_patient_by_sender
 
 logger = logging.getLogger(__name__)
 
+# One message: the greeting, that it is automated, and a journaling offer for the phase.
+GREETINGS = {
+    SAME_DAY: "utter_greet_same_day",
+    DAYS_AFTER: "utter_greet_days_after",
+    BEFORE_SESSION: "utter_greet_before_session",
+    ONGOING: "utter_greet_ongoing",
+}
+
 
 class ActionGreet(Action):
-    """Greets an enrolled patient by name and remembers their clinic's resources."""
+    """Greets an enrolled patient by name, offers journaling for their phase, remembers their clinic."""
 
     def name(self) -> Text:
         return "action_greet"
@@ -32,9 +42,10 @@ class ActionGreet(Action):
                     return []
                 name = patient.display_name
                 resource_set = clinic_of(session, patient).crisis_resource_set
+                phase = current_phase(session, patient)
         except SQLAlchemyError:
             logger.warning("database unavailable while greeting; greeting without a name")
             dispatcher.utter_message(response="utter_greet_unknown_name")
             return []
-        dispatcher.utter_message(response="utter_greet", name=name)
-        return [SlotSet("crisis_resource_set", resource_set)]
+        dispatcher.utter_message(response=GREETINGS[phase], name=name)
+        return [SlotSet("crisis_resource_set", resource_set), SlotSet("journal_phase", phase)]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import select
@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from bot.content.crisis_resources import ResourceSet, resources_for
 from bot.storage.models import SafetyPlan
 from bot.storage.patients import clinic_of, find_patient_by_sender
+from bot.utterance import Utterance
+
+__all__ = ["Utterance", "crisis_reply", "crisis_close_reply", "medical_reply", "load_crisis_context"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +28,6 @@ PLAN_HEADINGS = {
 }
 # The plan shown in a crisis leads with what to do now.
 CRISIS_PLAN_SECTIONS = ("internal_coping", "people_to_ask", "professionals", "environment_safety")
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """A domain response to send, with its template variables."""
-
-    response: str
-    variables: dict = field(default_factory=dict)
 
 
 def format_resources(resources: ResourceSet) -> str:
@@ -64,11 +59,12 @@ def format_plan(plan: SafetyPlan, sections: tuple[str, ...] = CRISIS_PLAN_SECTIO
     return "\n".join(parts)
 
 
-def crisis_reply(level: str, resources: ResourceSet, plan_text: Optional[str]) -> list[Utterance]:
+def crisis_reply(level: str, resources: ResourceSet) -> list[Utterance]:
     """The opening turn of the crisis protocol, in order.
 
-    Resources come first, at once; an emergency adds the call-now instruction
-    and asks whether the patient is safe where they are.
+    Resources come first, at once, then the care team is said to be notified;
+    an emergency adds the call-now instruction. The screener questions follow
+    (the form asks them), so the turn ends by saying what comes next.
     """
     reply = [
         Utterance("utter_crisis_opening"),
@@ -77,8 +73,25 @@ def crisis_reply(level: str, resources: ResourceSet, plan_text: Optional[str]) -
     ]
     if level == "emergency":
         reply.append(Utterance("utter_crisis_emergency", {"emergency": resources.emergency}))
+    reply.append(Utterance("utter_cssrs_intro"))
+    return reply
+
+
+def crisis_close_reply(
+    completed: bool, resources: ResourceSet, plan_text: Optional[str]
+) -> list[Utterance]:
+    """The calm close of the crisis protocol: thanks, then the safety plan.
+
+    Without a plan (none on file, or the database is down) the crisis lines
+    are shown again instead, so the patient always leaves with somewhere to turn.
+    """
+    reply = [Utterance("utter_cssrs_thanks" if completed else "utter_cssrs_stopped")]
     if plan_text:
         reply.append(Utterance("utter_crisis_safety_plan", {"plan": plan_text}))
+    else:
+        reply.append(
+            Utterance("utter_crisis_resources_again", {"resources": format_resources(resources)})
+        )
     return reply
 
 

@@ -50,8 +50,22 @@ class Settings:
     smtp_sender: str = "kap-alerts@localhost"
     webhook_url: str = ""
     webhook_secret: str = ""
+    smtp_timeout_seconds: int = 10
+    webhook_timeout_seconds: int = 5
+    dispatcher_poll_ms: int = 250
+    dispatcher_workers: int = 4
+    dispatcher_lease_seconds: int = 60
+    delivery_backoff_base_ms: int = 1000
+    delivery_backoff_max_seconds: int = 300
+    ack_link_hours: int = 24
+    digest_hour: int = 7
     session_timeout_minutes: int = 30
     default_crisis_resource_set: str = "us"
+    invite_link_hours: int = 72
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    chat_relay_timeout_seconds: int = 30
+    safety_eval_dir: Optional[Path] = None
 
     @property
     def rasa_url(self) -> str:
@@ -140,8 +154,22 @@ def load_settings(
         smtp_sender=get("SMTP_SENDER", "kap-alerts@localhost"),
         webhook_url=get("WEBHOOK_URL", ""),
         webhook_secret=get("WEBHOOK_SECRET", ""),
+        smtp_timeout_seconds=_int(get, "SMTP_TIMEOUT_SECONDS", 10, 1, 300),
+        webhook_timeout_seconds=_int(get, "WEBHOOK_TIMEOUT_SECONDS", 5, 1, 300),
+        dispatcher_poll_ms=_int(get, "DISPATCHER_POLL_MS", 250, 10, 60_000),
+        dispatcher_workers=_int(get, "DISPATCHER_WORKERS", 4, 1, 64),
+        dispatcher_lease_seconds=_int(get, "DISPATCHER_LEASE_SECONDS", 60, 1, 3600),
+        delivery_backoff_base_ms=_int(get, "DELIVERY_BACKOFF_BASE_MS", 1000, 1, 600_000),
+        delivery_backoff_max_seconds=_int(get, "DELIVERY_BACKOFF_MAX_SECONDS", 300, 1, 24 * 3600),
+        ack_link_hours=_int(get, "ACK_LINK_HOURS", 24, 1, 30 * 24),
+        digest_hour=_int(get, "DIGEST_HOUR", 7, -1, 23),
         session_timeout_minutes=_int(get, "SESSION_TIMEOUT_MINUTES", 30, 1, 24 * 60),
         default_crisis_resource_set=get("DEFAULT_CRISIS_RESOURCE_SET", "us"),
+        invite_link_hours=_int(get, "INVITE_LINK_HOURS", 72, 1, 30 * 24),
+        login_max_failures=_int(get, "LOGIN_MAX_FAILURES", 5, 1, 100),
+        login_lockout_minutes=_int(get, "LOGIN_LOCKOUT_MINUTES", 15, 1, 24 * 60),
+        chat_relay_timeout_seconds=_int(get, "CHAT_RELAY_TIMEOUT_SECONDS", 30, 1, 300),
+        safety_eval_dir=Path(get("SAFETY_EVAL_DIR")) if get("SAFETY_EVAL_DIR") else None,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.escalation.alerts import raise_alert
 from bot.storage.models import ChatMessage, SafetyAssessment
 from bot.storage.patients import find_patient_by_sender
 
@@ -61,16 +62,16 @@ def record_turn(session: Session, record: dict) -> Optional[ChatMessage]:
     safety = record.get("safety")
     if record["direction"] == "patient" and safety is not None:
         session.flush()
-        session.add(
-            SafetyAssessment(
-                patient_id=patient.id,
-                chat_message_id=message.id,
-                level=safety["level"],
-                categories=list(safety["categories"]),
-                findings=list(safety["findings"]),
-                created_at=created_at,
-            )
+        assessment = SafetyAssessment(
+            patient_id=patient.id,
+            chat_message_id=message.id,
+            level=safety["level"],
+            categories=list(safety["categories"]),
+            findings=list(safety["findings"]),
+            created_at=created_at,
         )
+        session.add(assessment)
+        raise_alert(session, assessment)  # same transaction: no crisis without its alert
     return message
 
 

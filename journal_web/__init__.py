@@ -1,6 +1,7 @@
 """The journal web app for therapists and patients. Built by `create_app()`."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Mapping, Optional
 
 from flask import Flask, g
@@ -16,14 +17,33 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     app.config.from_mapping(
         DATABASE_URL=settings.database_url,
         SECRET_KEY=settings.secret_key or None,
+        # Largest request body; a chat message of MAX_MESSAGE_CHARS fits well inside.
         MAX_CONTENT_LENGTH=256 * 1024,
+        MAX_FORM_MEMORY_SIZE=256 * 1024,
+        RASA_URL=settings.rasa_url,
+        CHAT_RELAY_TIMEOUT_SECONDS=settings.chat_relay_timeout_seconds,
+        MAX_MESSAGE_CHARS=settings.max_message_chars,
+        PUBLIC_BASE_URL=settings.public_base_url,
+        SESSION_TIMEOUT_MINUTES=settings.session_timeout_minutes,
+        INVITE_LINK_HOURS=settings.invite_link_hours,
+        LOGIN_MAX_FAILURES=settings.login_max_failures,
+        LOGIN_LOCKOUT_MINUTES=settings.login_lockout_minutes,
+        DEFAULT_CRISIS_RESOURCE_SET=settings.default_crisis_resource_set,
+        SESSION_COOKIE_NAME="kap_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out
     )
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config["SECRET_KEY"]:
-        from journal_web.secrets import load_or_create_secret_key
+        from bot.secret_key import load_or_create_secret_key
 
         app.config["SECRET_KEY"] = load_or_create_secret_key()
+    https = str(app.config["PUBLIC_BASE_URL"]).startswith("https://")
+    if https:
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_TIMEOUT_MINUTES"])
 
     app.extensions["db_sessions"] = make_session_factory(make_engine(app.config["DATABASE_URL"]))
 
@@ -33,9 +53,20 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         if session is not None:
             session.close()
 
-    from journal_web import main
+    from journal_web import acknowledge, alerts, audit, auth, chat, cli, errors, main, patients, security
 
+    csrf = security.init_app(app)
+    errors.init_app(app)
     app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(patients.bp)
+    app.register_blueprint(alerts.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(chat.bp)
+    app.register_blueprint(acknowledge.bp)
+    # The emailed acknowledgement link carries its own signed token in the form body.
+    csrf.exempt(acknowledge.bp)
+    app.cli.add_command(cli.invite_command)
     return app
 
 

@@ -62,6 +62,8 @@ class Clinic(Base):
     timezone = Column(String(64), nullable=False, default="UTC")
     crisis_resource_set = Column(String(64), nullable=False)
     medical_contact = Column(String(200), nullable=False, default="")
+    # Where alerts with medical or substance-misuse findings also go.
+    medical_contact_email = Column(String(254), nullable=False, default="", server_default="")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     clinicians = relationship("Clinician", back_populates="clinic")
@@ -264,6 +266,7 @@ class CrisisAlert(Base):
         _enum_check("stage", ESCALATION_STAGES, "ck_alert_stage"),
         Index("ix_alert_status_time", "status", "created_at"),
         Index("ix_alert_patient_time", "patient_id", "created_at"),
+        Index("ix_alert_delivery_due", "delivery_due_at"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -280,6 +283,16 @@ class CrisisAlert(Base):
     resolved_at = Column(UTCDateTime, nullable=True)
     resolved_by_id = Column(ForeignKey("clinician.id"), nullable=True)
     note = Column(Text, nullable=True)
+    # Bumped whenever recipients must hear about the alert again (a worse level,
+    # a new category, a new escalation stage); deliveries are per revision.
+    revision = Column(Integer, nullable=False, default=1, server_default="1")
+    stage_started_at = Column(UTCDateTime, nullable=True)
+    # The outbox: set while some recipient of this revision has not been reached.
+    delivery_due_at = Column(UTCDateTime, nullable=True)
+    delivery_attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    # A dispatcher's lease, so that two dispatchers do not send the same alert at once.
+    claimed_by = Column(String(64), nullable=True)
+    claimed_until = Column(UTCDateTime, nullable=True)
 
     deliveries = relationship(
         "AlertDelivery", back_populates="alert", order_by="AlertDelivery.attempted_at"
@@ -298,6 +311,7 @@ class AlertDelivery(Base):
     alert_id = Column(ForeignKey("crisis_alert.id"), nullable=False, index=True)
     channel = Column(String(20), nullable=False)
     recipient = Column(String(254), nullable=False)
+    revision = Column(Integer, nullable=False, default=1, server_default="1")
     attempted_at = Column(UTCDateTime, nullable=False, default=utcnow)
     succeeded = Column(Boolean, nullable=False)
     detail = Column(Text, nullable=True)
@@ -357,3 +371,96 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action} {self.object_type}:{self.object_id}>"
+
+
+SCREENING_STATUSES = ("in_progress", "completed", "stopped")
+
+
+class CrisisScreening(Base):
+    """The C-SSRS screener answers given in one run of the crisis protocol.
+
+    `answers` maps a question (crisis_safe_now, cssrs_q1 ... cssrs_q6_recent)
+    to "yes", "no" or "declined". `level` is the risk the answers show, never
+    below the level that started the protocol. `key` is chosen by the
+    conversation, so a write retried from the spool is applied once.
+    """
+
+    __tablename__ = "crisis_screening"
+    __table_args__ = (
+        _enum_check("trigger_level", LEVELS, "ck_screening_trigger_level"),
+        _enum_check("level", LEVELS, "ck_screening_level"),
+        _enum_check("status", SCREENING_STATUSES, "ck_screening_status"),
+        Index("ix_screening_patient_time", "patient_id", "started_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(64), nullable=False, unique=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    trigger_level = Column(String(10), nullable=False)
+    level = Column(String(10), nullable=False)
+    answers = Column(JSON, nullable=False, default=dict)
+    status = Column(String(12), nullable=False, default="in_progress")
+    started_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<CrisisScreening {self.id} patient={self.patient_id} {self.level} {self.status}>"
+
+
+class PatientInvite(Base):
+    """A single-use, expiring link that signs a patient in to the web app.
+
+    Only the SHA-256 of the token is stored; the link itself is shown once,
+    to the clinician who created it.
+    """
+
+    __tablename__ = "patient_invite"
+    __table_args__ = (Index("ix_invite_patient_time", "patient_id", "created_at"),)
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    created_by_id = Column(ForeignKey("clinician.id"), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+    used_at = Column(UTCDateTime, nullable=True)
+
+    def __repr__(self) -> str:
+        state = "used" if self.used_at else "unused"
+        return f"<PatientInvite {self.id} patient={self.patient_id} {state}>"
+
+
+class PatientLogin(Base):
+    """A patient's optional passphrase for signing in again without a new invite."""
+
+    __tablename__ = "patient_login"
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False, unique=True)
+    passphrase_hash = Column(String(255), nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<PatientLogin patient={self.patient_id}>"
+
+
+class LoginFailure(Base):
+    """One failed sign-in, kept while it counts towards a lockout.
+
+    `key` names what was attempted (an account, or a client address), never a password.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_key_time", "key", "occurred_at"),)
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(300), nullable=False)
+    occurred_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<LoginFailure {self.id} {self.key}>"
+
+
+# A patient's flagged findings, read by the web timeline and review queue without
+# visiting every assessment of the patient.
+Index("ix_assessment_patient_level", SafetyAssessment.patient_id, SafetyAssessment.level)

@@ -1,0 +1,138 @@
+"""Form classes (Flask-WTF): every POST carries a CSRF token."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from bot.invites import MAX_PASSPHRASE_CHARS, MIN_PASSPHRASE_CHARS
+from bot.inbox import MAX_NOTE_CHARS
+
+MAX_PLAN_ITEMS = 20
+MAX_PLAN_ITEM_CHARS = 500
+
+
+class LoginForm(FlaskForm):
+    """A clinician's email and password."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+
+    def validate_email(self, field):
+        """Looks like an address (the account lookup decides the rest)."""
+        if "@" not in field.data.strip()[1:-1]:
+            raise ValidationError("Enter the email address of your account.")
+
+
+class PatientLoginForm(FlaskForm):
+    """A patient's code (as on their passphrase page) and passphrase."""
+
+    code = StringField("Your patient code", validators=[DataRequired(), Length(max=32)])
+    passphrase = PasswordField("Passphrase", validators=[DataRequired(),
+                                                         Length(max=MAX_PASSPHRASE_CHARS)])
+
+
+class PassphraseForm(FlaskForm):
+    """Set or change a patient's passphrase."""
+
+    current = PasswordField("Current passphrase", validators=[Optional(),
+                                                              Length(max=MAX_PASSPHRASE_CHARS)])
+    passphrase = PasswordField("New passphrase", validators=[DataRequired()])
+    confirm = PasswordField("New passphrase again", validators=[DataRequired()])
+
+    def validate_passphrase(self, field):
+        """Long enough to resist guessing, short enough to type."""
+        if not MIN_PASSPHRASE_CHARS <= len(field.data) <= MAX_PASSPHRASE_CHARS:
+            raise ValidationError(f"Use between {MIN_PASSPHRASE_CHARS} and "
+                                  f"{MAX_PASSPHRASE_CHARS} characters; a few words work well.")
+
+    def validate_confirm(self, field):
+        """Both entries must match."""
+        if field.data != self.passphrase.data:
+            raise ValidationError("The two passphrases are not the same.")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class AcknowledgeForm(FlaskForm):
+    """Acknowledge an alert, with an optional note."""
+
+    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=MAX_NOTE_CHARS)])
+
+
+class ResolveForm(FlaskForm):
+    """Resolve an alert: the note says what was done."""
+
+    note = TextAreaField("What was done", validators=[DataRequired(message="Say briefly what was done."),
+                                                      Length(max=MAX_NOTE_CHARS)])
+
+
+class ReviewForm(FlaskForm):
+    """Mark a review finding as reviewed, with an optional note."""
+
+    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=MAX_NOTE_CHARS)])
+
+
+class ChatForm(FlaskForm):
+    """One chat message (the page's fallback when scripts do not run)."""
+
+    message = TextAreaField("Message")
+
+    def validate_message(self, field):
+        """Not empty, and within the channel's limit."""
+        if not (field.data or "").strip():
+            raise ValidationError("Type a message first.")
+        if len(field.data) > current_app.config["MAX_MESSAGE_CHARS"]:
+            raise ValidationError("This message is too long to send in one go. "
+                                  "Split it into shorter messages.")
+
+
+def plan_items(text: str) -> list[str]:
+    """One item per non-empty line."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _check_items(field) -> None:
+    items = plan_items(field.data)
+    if len(items) > MAX_PLAN_ITEMS:
+        raise ValidationError(f"At most {MAX_PLAN_ITEMS} lines in one section.")
+    if any(len(item) > MAX_PLAN_ITEM_CHARS for item in items):
+        raise ValidationError(f"Keep each line under {MAX_PLAN_ITEM_CHARS} characters.")
+
+
+class SafetyPlanForm(FlaskForm):
+    """The six Stanley-Brown sections, one item per line."""
+
+    warning_signs = TextAreaField("1. Warning signs")
+    internal_coping = TextAreaField("2. Things I can do on my own")
+    social_distractions = TextAreaField("3. People and places that take my mind off things")
+    people_to_ask = TextAreaField("4. People I can ask for help")
+    professionals = TextAreaField("5. Professionals and services I can contact")
+    environment_safety = TextAreaField("6. Making my surroundings safe")
+
+    def validate_warning_signs(self, field):
+        """At most 20 short lines."""
+        _check_items(field)
+
+    def validate_internal_coping(self, field):
+        """At most 20 short lines."""
+        _check_items(field)
+
+    def validate_social_distractions(self, field):
+        """At most 20 short lines."""
+        _check_items(field)
+
+    def validate_people_to_ask(self, field):
+        """At most 20 short lines."""
+        _check_items(field)
+
+    def validate_professionals(self, field):
+        """At most 20 short lines."""
+        _check_items(field)
+
+    def validate_environment_safety(self, field):
+        """At most 20 short lines."""
+        _check_items(field)

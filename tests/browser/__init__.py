@@ -1,0 +1,1 @@
+"""Browser tests: the journal web app in a real headless Chromium."""
