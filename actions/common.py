@@ -14,8 +14,8 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from bot.commands import is_command_text
 from bot.durable import DurableWriter
 from bot.journal import DraftSnapshot, apply_snapshot
-from bot.runtime import screen, session_factory, settings
-from bot.safety.model import SCREEN_ERROR
+from bot.runtime import session_factory, settings
+from bot.safety import screen as safe_screen  # process-wide; never raises
 from bot.screener import ScreeningSnapshot, apply_screening
 from bot.utterance import Utterance
 
@@ -134,15 +134,6 @@ def is_command(tracker, intents: Iterable[str]) -> bool:
 def reset(*groups: Iterable[str]) -> list:
     """SlotSet(None) events for every slot in the given groups."""
     return [SlotSet(name, None) for group in groups for name in group]
-
-
-def safe_screen(text: str):
-    """The safety screen; if it cannot be built, a screen error (urgent), never nothing."""
-    try:
-        return screen()(text)
-    except Exception:
-        logger.exception("safety screen unavailable; treating the text as a screen error")
-        return SCREEN_ERROR
 
 
 def _journal_handler(session, record: dict):

@@ -20,10 +20,3 @@ def session_factory() -> sessionmaker:
     """This process's database session factory."""
     return make_session_factory(make_engine(settings().database_url))
 
-
-@lru_cache(maxsize=1)
-def screen():
-    """This process's safety screen, built once."""
-    from bot.safety import build_screen  # loads spaCy; only when first needed
-
-    return build_screen()

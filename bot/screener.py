@@ -22,6 +22,7 @@ from typing import Iterable, Mapping, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.escalation.alerts import raise_patient_alert
 from bot.storage.models import CrisisScreening, LEVELS, utcnow
 from bot.storage.patients import find_patient_by_sender
 
@@ -156,7 +157,12 @@ def apply_screening(session: Session, snapshot: ScreeningSnapshot) -> CrisisScre
         raise LookupError("screening key belongs to another patient")
     merged = {**answers, **(row.answers or {})}  # a stored answer is never changed
     row.answers = merged
+    previous_level = row.level
     row.level = worse(row.level, risk_level(merged, row.trigger_level))
+    if row.level != previous_level:
+        # The answers raised the risk (C-SSRS intent, plan or recent behaviour):
+        # the care team's alert must say so too, in this same transaction.
+        raise_patient_alert(session, patient.id, row.level, ["suicidal_ideation"], utcnow())
     if row.status == "in_progress" and snapshot.status != "in_progress":
         row.status = snapshot.status
     session.flush()

@@ -19,6 +19,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.chat_gate import RejectedRequest, is_enrolled, parse_webhook_body
+from bot.crisis import format_resources, load_crisis_context
+from bot.routing import intent_for
+from bot.safety import screen
 from bot.settings import REPO_ROOT, load_settings
 from bot.storage.db import make_engine, make_session_factory
 
@@ -45,8 +48,10 @@ class PatientRestInput(InputChannel):
     def __init__(self) -> None:
         settings = load_settings()
         self._max_chars = settings.max_message_chars
+        self._default_resources = settings.default_crisis_resource_set
         self._sessions = make_session_factory(make_engine(settings.database_url))
         self._not_enrolled_text = _domain_response("utter_not_enrolled")
+        self._failsafe_text = _domain_response("utter_failsafe")
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -80,9 +85,32 @@ class PatientRestInput(InputChannel):
                 )
             except Exception:
                 logger.exception("handling a patient message failed (text not logged)")
-            return response.json(collector.messages)
+            replies = collector.messages
+            failsafe = await self._failsafe_if_needed(incoming, replies)
+            return response.json(replies + failsafe)
 
         return webhook
+
+    async def _failsafe_if_needed(self, incoming, replies: list[dict]) -> list[dict]:
+        """The crisis lines, if the assistant's replies lack them when they are needed.
+
+        Needed when the assistant said nothing at all, or when the message is a
+        crisis and the replies do not carry the clinic's crisis lines (the
+        action server being down, say). Never leave a patient with nothing.
+        """
+        crisis = intent_for(screen(incoming.text).to_dict()) is not None
+        if replies and not crisis:
+            return []
+        loop = asyncio.get_running_loop()
+        context = await loop.run_in_executor(
+            None, load_crisis_context, self._sessions, incoming.sender, self._default_resources
+        )
+        resources = format_resources(context.resources)
+        if any(resources in reply.get("text", "") for reply in replies):
+            return []
+        logger.error("the assistant's reply lacked the crisis lines; adding the fail-safe reply")
+        text = self._failsafe_text.replace("{resources}", resources)
+        return [{"recipient_id": incoming.sender, "text": text}]
 
     async def _check_enrollment(self, sender: str) -> Optional[bool]:
         loop = asyncio.get_running_loop()

@@ -26,7 +26,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.routing import intent_for
-from bot.safety import build_screen
+from bot.safety import screen
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class SafetyScreen(GraphComponent):
         return cls()
 
     def __init__(self) -> None:
-        self._screen = build_screen()
+        screen("")  # build the process-wide screen now, not on the first message
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """The screen is rule-based: nothing to learn from training data."""
@@ -60,7 +60,7 @@ class SafetyScreen(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         """Attach an assessment to each message; take over the intent in a crisis."""
         for message in messages:
-            assessment = self._screen(message.get(TEXT) or "").to_dict()
+            assessment = screen(message.get(TEXT) or "").to_dict()
             message.set(SAFETY_KEY, assessment, add_to_output=True)
             intent = intent_for(assessment)
             if intent is None:

@@ -7,21 +7,11 @@ import pytest
 
 from bot import runtime
 from bot.cli import migrate
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.seed import seed_demo_clinic
-
-TEST_PASSWORD = "correct horse battery staple"
-
-
-def make_settings(tmp_path: Path, **overrides: str) -> Settings:
-    """Settings for a test: its own SQLite file and spool under tmp_path."""
-    environ = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
-        "SPOOL_DIR": str(tmp_path / "spool"),
-        **overrides,
-    }
-    return load_settings(environ=environ, env_file=tmp_path / "absent.env")
+from tests.helpers import TEST_PASSWORD, make_settings
+from tests.servers import servers, trained_model  # noqa: F401  (session fixtures, shared)
 
 
 @pytest.fixture

@@ -42,26 +42,50 @@ def raise_alert(
 ) -> Optional[CrisisAlert]:
     """Open an alert for an `urgent` or `emergency` assessment, or add it to its episode.
 
-    Within the episode window the assessment joins the patient's alert: the
+    Returns the alert (and links the assessment to it), or None when the level
+    pages no one.
+    """
+    if assessment.created_at is None:
+        assessment.created_at = now or utcnow()
+    alert = raise_patient_alert(
+        session, assessment.patient_id, assessment.level, assessment.categories or [],
+        assessment.created_at, now=now, episode_minutes=episode_minutes,
+    )
+    if alert is not None:
+        assessment.alert_id = alert.id
+    return alert
+
+
+def raise_patient_alert(
+    session: Session,
+    patient_id: int,
+    level: str,
+    categories: list[str],
+    at: datetime,
+    *,
+    now: Optional[datetime] = None,
+    episode_minutes: Optional[int] = None,
+) -> Optional[CrisisAlert]:
+    """Open an alert for a patient at `level`, or add it to the open episode.
+
+    Within the episode window the new risk joins the patient's alert: the
     alert takes the worse level and any new category, and is delivered again
     only if one of those changed. A worse level re-opens an acknowledged alert.
-    Returns the alert, or None when the level pages no one.
+    Used directly when risk is found outside a screened message, such as a
+    C-SSRS answer in the crisis protocol.
     """
-    if not policy.needs_alert(assessment.level):
+    if not policy.needs_alert(level):
         return None
     now = now or utcnow()
     if episode_minutes is None:
         from bot.runtime import settings
 
         episode_minutes = settings().alert_episode_minutes
-    if assessment.created_at is None:
-        assessment.created_at = now
-    at = assessment.created_at
-    categories = list(dict.fromkeys(assessment.categories or []))
+    categories = list(dict.fromkeys(categories))
 
     alert = session.scalar(
         select(CrisisAlert)
-        .where(CrisisAlert.patient_id == assessment.patient_id, CrisisAlert.status != "resolved")
+        .where(CrisisAlert.patient_id == patient_id, CrisisAlert.status != "resolved")
         .order_by(CrisisAlert.last_activity_at.desc(), CrisisAlert.id.desc())
         .limit(1)
         .with_for_update()
@@ -70,11 +94,11 @@ def raise_alert(
         status=alert.status, last_activity_at=alert.last_activity_at, at=at,
         window_minutes=episode_minutes,
     ):
-        _join(session, alert, assessment, categories, at, now)
+        _join(session, alert, level, categories, at, now)
     else:
         alert = CrisisAlert(
-            patient_id=assessment.patient_id,
-            level=assessment.level,
+            patient_id=patient_id,
+            level=level,
             categories=categories,
             status="open",
             stage="therapist",
@@ -90,14 +114,12 @@ def raise_alert(
         _audit(session, alert, "alert.created", now,
                {"level": alert.level, "categories": categories})
     session.flush()
-    assessment.alert_id = alert.id
     return alert
 
 
-def _join(session: Session, alert: CrisisAlert, assessment: SafetyAssessment,
+def _join(session: Session, alert: CrisisAlert, level: str,
           categories: list[str], at: datetime, now: datetime) -> None:
-    change = policy.merge_into_episode(alert.level, alert.categories or [],
-                                       assessment.level, categories)
+    change = policy.merge_into_episode(alert.level, alert.categories or [], level, categories)
     previous_level = alert.level
     alert.level = change.level
     alert.categories = list(change.categories)

@@ -12,6 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.common
+import actions.journaling
 from bot.safety.model import Assessment, Finding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +99,8 @@ def dispatcher() -> CollectingDispatcher:
 def fake_screen(monkeypatch):
     """Actions screen saved entries with FakeScreen, so tests do not depend on the rules."""
     screen = FakeScreen()
-    monkeypatch.setattr(actions.common, "screen", lambda: screen)
+    monkeypatch.setattr(actions.common, "safe_screen", screen)
+    monkeypatch.setattr(actions.journaling, "safe_screen", screen)
     return screen
 
 

@@ -21,10 +21,9 @@ from bot.storage.db import make_engine, make_session_factory
 from bot.storage.models import utcnow
 from bot.storage.seed import seed_demo_clinic
 from journal_web import create_app
-from tests.conftest import TEST_PASSWORD, make_settings
-from tests.e2e.conftest import servers  # noqa: F401  (fixture: the real Rasa and action servers)
+from tests.helpers import TEST_PASSWORD, make_settings
 from tests.helpers import free_port
-from tests.rasa.conftest import ROOT, trained_model  # noqa: F401  (fixture used by `servers`)
+from tests.servers import ROOT
 from tests.web.conftest import World, add_alert, add_entry, build_world, finding
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,7 +8,7 @@ from bot.invites import create_invite
 from bot.storage.models import ChatMessage, Clinician, Patient
 from journal_web import create_app
 from tests.browser.conftest import app_config, screenshot, serve, watch_console
-from tests.e2e.conftest import wait_for
+from tests.servers import wait_for
 
 
 def _invite(sessions, sender_id: str) -> str:

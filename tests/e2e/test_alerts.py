@@ -11,7 +11,7 @@ from bot.escalation.tokens import read_ack_token
 from bot.storage.models import (
     AlertDelivery, Clinician, CrisisAlert, Patient, SafetyAssessment, utcnow,
 )
-from tests.e2e.conftest import wait_for
+from tests.servers import wait_for
 from tests.unit.escalation.harness import HookReceiver, Mailbox, start_dispatcher, stop_process
 
 pytestmark = pytest.mark.e2e

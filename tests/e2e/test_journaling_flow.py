@@ -13,7 +13,7 @@ from bot.storage.models import (
     SafetyAssessment,
     utcnow,
 )
-from tests.e2e.conftest import wait_for
+from tests.servers import wait_for
 
 pytestmark = pytest.mark.e2e
 

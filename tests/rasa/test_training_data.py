@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.rasa.conftest import RASA, ROOT
+from tests.servers import RASA, ROOT
 
 
 def run_rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:

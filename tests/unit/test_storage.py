@@ -18,7 +18,7 @@ from bot.storage.models import (
 )
 from bot.storage.seed import seed_demo_clinic
 from bot.passwords import verify_password
-from tests.conftest import TEST_PASSWORD
+from tests.helpers import TEST_PASSWORD
 
 
 def test_migrations_produce_exactly_the_models(sessions):

@@ -40,7 +40,7 @@ from bot.storage.models import (
     utcnow,
 )
 from journal_web import create_app
-from tests.conftest import TEST_PASSWORD, make_settings
+from tests.helpers import TEST_PASSWORD, make_settings
 from tests.helpers import free_port
 
 THERAPIST = "rowan.hale@cedargrove.example"

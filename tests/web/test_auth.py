@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot import throttle
 from bot.storage.models import AuditEvent, Clinician, LoginFailure
 from journal_web import create_app
-from tests.conftest import TEST_PASSWORD
+from tests.helpers import TEST_PASSWORD
 from tests.web.conftest import THERAPIST, AuthActions
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from bot.storage.models import CrisisAlert, SafetyPlan
 from journal_web import create_app
-from tests.conftest import TEST_PASSWORD
+from tests.helpers import TEST_PASSWORD
 from tests.web.conftest import THERAPIST, AuthActions, csrf_token
 
 

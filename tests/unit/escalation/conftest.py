@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot import runtime
 from bot.storage.models import Clinician, CrisisAlert, Patient, SafetyAssessment, utcnow
 from bot.turns import record_turn, turn_record
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.unit.escalation.harness import HookReceiver, Mailbox
 
 WEBHOOK_SECRET = "whsec-test-only"

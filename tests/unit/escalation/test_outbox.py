@@ -146,3 +146,24 @@ def test_a_journal_entry_in_crisis_writes_its_alert(demo):
 def test_the_demo_clinic_has_a_medical_contact_email(demo):
     with demo() as session:
         assert session.scalar(select(Clinic.medical_contact_email)) == "nurses@cedargrove.example"
+
+
+def test_a_cssrs_answer_that_raises_the_risk_raises_the_alert(settings, demo):
+    from bot.screener import Q1, Q2, Q4, ScreeningSnapshot, YES, apply_screening
+
+    alert = crisis(demo, level="urgent", categories=["suicidal_ideation"])
+    assert alert.level == "urgent"
+    answers = {Q1: YES, Q2: YES}
+    snapshot = ScreeningSnapshot(key="run-1", sender_id="demo-ava", trigger_level="urgent", answers=answers)
+    with demo.begin() as session:
+        assert apply_screening(session, snapshot).level == "urgent"
+    assert reload(demo, alert).level == "urgent", "no new risk, no change"
+
+    snapshot = ScreeningSnapshot(key="run-1", sender_id="demo-ava", trigger_level="urgent",
+                                 answers={**answers, Q4: YES})
+    with demo.begin() as session:
+        assert apply_screening(session, snapshot).level == "emergency"
+    raised = reload(demo, alert)
+    assert raised.level == "emergency" and raised.revision == 2, "re-sent at the worse level"
+    with demo() as session:
+        assert session.scalar(select(func.count()).select_from(CrisisAlert)) == 1
