@@ -162,9 +162,7 @@ def acknowledge(
     alert.status = "acknowledged"
     alert.acknowledged_at = now
     alert.acknowledged_by_id = clinician.id
-    note = (note or "").strip()
-    if note:
-        alert.note = f"{alert.note}\n{note}" if alert.note else note
+    note = _add_note(alert, note)
     _audit(session, alert, "alert.acknowledged", now,
            {"stage": alert.stage, "note": bool(note)},
            actor_type="clinician", actor_id=clinician.id)
@@ -195,12 +193,18 @@ def resolve(
     alert.delivery_due_at = None
     alert.claimed_by = None
     alert.claimed_until = None
-    note = (note or "").strip()
-    if note:
-        alert.note = f"{alert.note}\n{note}" if alert.note else note
+    note = _add_note(alert, note)
     _audit(session, alert, "alert.resolved", now, {"level": alert.level, "note": bool(note)},
            actor_type="clinician", actor_id=clinician.id)
     return True
+
+
+def _add_note(alert: CrisisAlert, note: Optional[str]) -> str:
+    """Append a clinician's note to the alert; return it, stripped."""
+    note = (note or "").strip()
+    if note:
+        alert.note = f"{alert.note}\n{note}" if alert.note else note
+    return note
 
 
 def _check_may_act(session: Session, alert: CrisisAlert, clinician: Clinician) -> None:
