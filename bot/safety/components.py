@@ -17,6 +17,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from bot.safety.model import Finding, assessment_from_findings, cap_level, level_rank
+from bot.safety.patterns import split_end_anchor
 from bot.safety.rules import MODIFYING_CONTEXT, ContextRule, Normalisation, TargetRule
 
 TARGETS_GROUP = "safety_targets"
@@ -28,10 +29,28 @@ MODIFIER_NAMES = {
     "HYPOTHETICAL": "hypothetical",
     "OTHER_PERSON": "other_person",
     "EXPERIENCE": "experience",
+    "PEACEFUL": "peaceful",
     "CURRENT": "current",
+    "RECENT": "recent",
 }
+# Modifier names that leave a finding "current" (at its rule's level, usable as an escalation partner).
+_CURRENT_NAMES = frozenset({"current", "recent"})
 
-_TIME_CATEGORIES = ("HISTORICAL", "CURRENT")
+_TIME_CATEGORIES = ("HISTORICAL", "CURRENT", "RECENT", "SINCE_RECENT")
+# Categories whose denials a recent "in/for/since" date turns into recent behaviour.
+_BEHAVIOUR_CATEGORIES = frozenset({"suicidal_behavior", "self_harm"})
+# A new clause in the present tense ("... and i want to die", "..., i feel the same now")
+# ends the reach of a past or experience marker that stands before it.
+_CLAUSE_LINKS = frozenset(
+    {"and", "so", ",", ";", "-", "--", "...", "then", "yet", "because", "cause", "cuz", "bc", "coz"}
+)
+_PRESENT_AFTER_I = frozenset(
+    """want wanna feel keep can think wish need hate plan do am still just really honestly literally
+    constantly always""".split()
+)
+_PAST_SCOPED = ("HISTORICAL", "EXPERIENCE")
+# Steering categories reported for every target of a sentence (see SafetyContext.__call__).
+_AMBIVALENCE_CATEGORIES = ("AMBIVALENCE", "DIVIDED")
 # Context regions (SafetyContext._regions): sentences longer than REGION_MAX tokens are windowed.
 REGION_MAX = 80
 REGION_WINDOW = 25
@@ -48,6 +67,11 @@ _COMMON_WORDS = frozenset(
     much very too even also some any every only then than over into off down here""".split()
 )
 _STRETCH = re.compile(r"(\w)\1{2,}")
+# Self-censored spellings: "k1ll", "su!cide", "h@rm" (characters standing for letters) and
+# "s*icide", "k**l" (asterisks hiding letters).
+_LEET = str.maketrans({"1": "i", "!": "i", "3": "e", "0": "o", "4": "a", "@": "a", "$": "s", "5": "s", "7": "t"})
+_MASK_CHARS = frozenset("*!@$0134578")
+_MASKED_WORD = re.compile(r"^[a-z*!@$0-9]*[a-z][a-z*!@$0-9]*$")
 _BP_READING = re.compile(r"(\d{2,3})\s*(?:/|\\|over)\s*(\d{2,3})")
 
 
@@ -106,6 +130,7 @@ class SafetyNormalizer:
         self._cache: Dict[Tuple[str, str], Tuple[Optional[str], Optional[str]]] = {}
         self._pattern_lemmas: Dict[str, str] = {}
         self._single_tokens: Set[str] = set()
+        self._masked_terms: Tuple[str, ...] = ()
 
     def configure(
         self, normalisation: Normalisation, lemma_table: Mapping[str, str], known_words: Iterable[str]
@@ -116,6 +141,7 @@ class SafetyNormalizer:
         self._lemmas = lemma_table
         self._known = set(known_words) | set(normalisation.known_words) | set(self._spelling.values())
         self._fuzzy = self._fuzzy_map(normalisation.fuzzy_terms)
+        self._masked_terms = tuple(normalisation.masked_terms)
         self._cache.clear()
         self._pattern_lemmas.clear()
 
@@ -189,6 +215,28 @@ class SafetyNormalizer:
                 return candidate
         return candidates[-1]
 
+    def _unmask(self, word: str) -> str:
+        """A censored spelling's word ("k1ll" -> "kill", "s*icide" -> "suicide"), else the word itself.
+
+        Characters standing for letters are read as those letters if that gives a real
+        word; asterisks may hide one to three letters of a masked key term (normalise.jsonl,
+        kind "masked"), and only a single matching term is accepted.
+        """
+        if "*" not in word:
+            candidate = word.translate(_LEET)
+            if candidate.isalpha() and (
+                candidate in self._known or candidate in self._spelling or candidate in self._masked_terms
+            ):
+                return self._spelling.get(candidate, candidate)
+            return word
+        shape = "".join(
+            "[a-z]{1,%d}" % (len(run) + 2) if run.startswith("*") else re.escape(run.translate(_LEET))
+            for run in re.findall(r"\*+|[^*]+", word)
+        )
+        pattern = re.compile(f"^{shape}$")
+        found = [term for term in self._masked_terms if pattern.match(term)]
+        return found[0] if len(found) == 1 else word
+
     def _entry(self, text: str, tokenizer_norm: str) -> Tuple[Optional[str], Optional[str]]:
         """(norm, lemma) for a token, or None for what the tokenizer/lemmatizer already got right."""
         key = (text, tokenizer_norm)
@@ -198,6 +246,8 @@ class SafetyNormalizer:
         norm = tokenizer_norm
         if norm in self._spelling:
             norm = self._spelling[norm]
+        elif len(norm) >= 3 and not norm.isalpha() and _MASK_CHARS.intersection(norm) and _MASKED_WORD.match(norm):
+            norm = self._unmask(norm)
         elif norm.isalpha():
             if _STRETCH.search(norm):
                 norm = self._destretch(norm)
@@ -234,6 +284,22 @@ class SafetyNormalizer:
         return doc
 
 
+_END_KEY = "$end"
+
+
+def _ends_sentence(doc: Doc, end: int) -> bool:
+    """True if a match ending at `end` ends its sentence.
+
+    That is: nothing, punctuation, a line break or an emoji follows it.
+    """
+    if end >= len(doc):
+        return True
+    following = doc[end]
+    return following.is_sent_start or following.is_punct or following.is_space or not (
+        following.is_alpha or following.like_num
+    )
+
+
 @Language.factory("safety_target_matcher")
 def make_safety_target_matcher(nlp: Language, name: str) -> "SafetyTargetMatcher":
     """Factory for SafetyTargetMatcher."""
@@ -265,6 +331,7 @@ class SafetyTargetMatcher:
         self._always: Optional[Matcher] = None
         self._level: Dict[str, int] = {}
         self._exclusion: Set[str] = set()
+        self._partner_only: Set[str] = set()
         self._count = 0
         _set_doc_extension("safety_excluded")
 
@@ -305,23 +372,33 @@ class SafetyTargetMatcher:
         self._level[rule.id] = level_rank(rule.level)
         if rule.is_exclusion:
             self._exclusion.add(rule.id)
+        if rule.partner_only:
+            self._partner_only.add(rule.id)
         strings = self._vocab.strings
         self._count += len(patterns)
-        for pattern in (split for p in patterns for split in split_leading_choice(p)):
+        anchored = []
+        for compiled in patterns:
+            body, at_end = split_end_anchor(compiled)
+            anchored.append((body, rule.id + _END_KEY if at_end else rule.id))
+        # One Matcher.add call per matcher and key: each call has a fixed cost.
+        batches: Dict[Tuple[int, str], Tuple[Matcher, List[List[dict]]]] = {}
+        for pattern, key_name in ((split, name) for body, name in anchored for split in split_leading_choice(body)):
             anchors = self._anchors(pattern)
             if not anchors:
                 if self._always is None:
                     # Validation is done by the test suite; at start-up it costs seconds.
                     self._always = Matcher(self._vocab, validate=False)
-                self._always.add(rule.id, [pattern])
-                continue
-            key = tuple(tuple(sorted(strings.add(v) for v in values)) for values in anchors)
-            matcher = self._groups.get(key)
-            if matcher is None:
-                matcher = self._groups[key] = Matcher(self._vocab, validate=False)
-                for word in key[0]:
-                    self._index.setdefault(word, []).append(key)
-            matcher.add(rule.id, [pattern])
+                matcher = self._always
+            else:
+                key = tuple(tuple(sorted(strings.add(v) for v in values)) for values in anchors)
+                matcher = self._groups.get(key)
+                if matcher is None:
+                    matcher = self._groups[key] = Matcher(self._vocab, validate=False)
+                    for word in key[0]:
+                        self._index.setdefault(word, []).append(key)
+            batches.setdefault((id(matcher), key_name), (matcher, []))[1].append(pattern)
+        for (_, key_name), (matcher, batch) in batches.items():
+            matcher.add(key_name, batch)
 
     @property
     def pattern_count(self) -> int:
@@ -371,7 +448,24 @@ class SafetyTargetMatcher:
         return found
 
     def _resolve(self, candidates: List[Tuple[str, int, int]]) -> List[Tuple[str, int, int]]:
-        """Apply exclusions, keep the longest of nested matches, merge a rule's overlapping matches."""
+        """Apply exclusions, keep the longest of nested matches, merge a rule's overlapping matches.
+
+        Partner-only matches are resolved among themselves and kept only where they
+        overlap no other target, so they can never hide one.
+        """
+        partners = [c for c in candidates if c[0] in self._partner_only]
+        if not partners:
+            return self._resolve_targets(candidates)
+        kept = self._resolve_targets([c for c in candidates if c[0] not in self._partner_only])
+        spans = [(s, e) for _, s, e in kept]
+        extra = [
+            (r, s, e)
+            for r, s, e in self._resolve_targets(partners + [c for c in candidates if c[0] in self._exclusion])
+            if not any(s < ke and ks < e for ks, ke in spans)
+        ]
+        return sorted(kept + extra, key=lambda item: (item[1], item[2]))
+
+    def _resolve_targets(self, candidates: List[Tuple[str, int, int]]) -> List[Tuple[str, int, int]]:
         exclusions = sorted((s, e) for r, s, e in candidates if r in self._exclusion)
         starts = [s for s, _ in exclusions]
         longest = max((e - s for s, e in exclusions), default=0)
@@ -413,7 +507,12 @@ class SafetyTargetMatcher:
         for match_id, start, end in self._matches(doc):
             if any(doc[i].is_sent_start for i in range(start + 1, end)):
                 continue
-            found[(strings[match_id], start, end)] = None
+            name = strings[match_id]
+            if name.endswith(_END_KEY):
+                if not _ends_sentence(doc, end):
+                    continue
+                name = name[: -len(_END_KEY)]
+            found[(name, start, end)] = None
         kept = self._resolve(list(found))
         doc.spans[TARGETS_GROUP] = [Span(doc, s, e, label=r) for r, s, e in kept]
         doc._.safety_excluded = [
@@ -514,6 +613,34 @@ class SafetyContext:
                 raise ValueError(f"{rule.source}: ConText rejected rule {rule.id}: {exc}") from None
 
     @staticmethod
+    def _ends_with_want(region: Span, after: int) -> bool:
+        """True if the region ends in an elliptical wish after `after` ("but i want to", "but i might")."""
+        end = region.end
+        while end > after and (region.doc[end - 1].is_punct or region.doc[end - 1].is_space):
+            end -= 1
+        if end - after < 2:
+            return False
+        verb, last = region.doc[end - 2], region.doc[end - 1]
+        if last.norm_ == "to":
+            return verb.lemma_ in ("want", "need") or verb.norm_ == "wanna"
+        # "... but i might", "... but i wish i could"
+        return verb.norm_ == "i" and last.norm_ in ("might", "could", "may", "would", "will", "'ll", "did", "do")
+
+    @staticmethod
+    def _present_clauses(region: Span) -> List[int]:
+        """Token offsets of "and/so/, + i + present-tense verb" clause starts in a region."""
+        starts = []
+        tokens = list(region)
+        for k in range(1, len(tokens) - 1):
+            if tokens[k].norm_ != "i" or tokens[k - 1].norm_ not in _CLAUSE_LINKS:
+                continue
+            verb = tokens[k + 2] if tokens[k + 1].norm_ in ("am", "'m") and k + 2 < len(tokens) else tokens[k + 1]
+            # The base form only ("want", not "wanted"): "i want" starts a present clause, "i did" does not.
+            if verb.norm_ in _PRESENT_AFTER_I or (verb.lemma_ in _PRESENT_AFTER_I and verb.norm_ == verb.lemma_):
+                starts.append(tokens[k].i)
+        return starts
+
+    @staticmethod
     def _applies(modifier, start: int, end: int, label: str, self_referring: bool) -> bool:
         if modifier.direction in ("TERMINATE", "PSEUDO"):
             return False
@@ -529,6 +656,40 @@ class SafetyContext:
         if not (s_start < end and start < s_end):
             return False
         return modifier.allows(label.upper())
+
+    @staticmethod
+    def _distance(modifier, start: int, end: int) -> int:
+        """Tokens between a modifier phrase and a target (0 if they touch or overlap)."""
+        m_start, m_end = modifier.modifier_span
+        if m_end <= start:
+            return start - m_end
+        if m_start >= end:
+            return m_start - end
+        return 0
+
+    @classmethod
+    def _resolve_dates(cls, applied: list, start: int, end: int) -> list:
+        """A past date and a recent date both reaching a target: the nearer one dates it.
+
+        "last month i told my therapist about the attempt years ago": the attempt
+        is historical; "i attempted years ago and again a month ago": recent. A
+        tie goes to the recent date. CURRENT markers ("now", "again", "still")
+        are not dates and always cancel HISTORICAL in the decision step.
+        """
+        recent = [m for m in applied if m.category in ("RECENT", "SINCE_RECENT")]
+        if not recent:
+            return applied
+        # A past word inside the target ("my previous attempt") is not a date: any recent date wins.
+        past = [
+            m for m in applied
+            if m.category == "HISTORICAL" and not (start <= m.modifier_span[0] and m.modifier_span[1] <= end)
+        ]
+        if not past:
+            return [m for m in applied if m.category != "HISTORICAL"]
+        nearest_past = min(cls._distance(m, start, end) for m in past)
+        nearest_recent = min(cls._distance(m, start, end) for m in recent)
+        drop = ("RECENT", "SINCE_RECENT") if nearest_past < nearest_recent else ("HISTORICAL",)
+        return [m for m in applied if m.category not in drop]
 
     @staticmethod
     def _regions(doc: Doc, targets: List[Span]) -> List[Tuple[Span, List[Span]]]:
@@ -596,17 +757,35 @@ class SafetyContext:
         seen: List[Tuple[str, str, int, int]] = []
         for sent, members in self._regions(doc, targets):
             modifiers = self._modifiers(doc, sent)
+            clauses = self._present_clauses(sent) if any(m.category in _PAST_SCOPED for m in modifiers) else []
             for target in members:
                 self_referring = any(t.norm_ in _FIRST_PERSON for t in target)
-                found = [
-                    (m.category, m.rule.metadata["id"])
+                applied = [
+                    m
                     for m in modifiers
                     if self._applies(m, target.start, target.end, target.label_, self_referring)
+                    and not (
+                        m.category in _PAST_SCOPED
+                        and any(m.modifier_span[1] <= c <= target.start for c in clauses)
+                    )
                 ]
+                applied = self._resolve_dates(applied, target.start, target.end)
+                found = [(m.category, m.rule.metadata["id"]) for m in applied]
                 # A denial followed by "but ..." in the same sentence is ambivalent, not a no.
                 contrast = [m for m in modifiers if m.direction == "TERMINATE" and m.modifier_span[0] >= target.end]
                 if contrast:
                     found.append(("CONTRAST_AFTER", contrast[0].rule.metadata["id"]))
+                    # "... but i want to" at the very end (the punctuated form is a ConText rule).
+                    if self._ends_with_want(sent, contrast[0].modifier_span[1]):
+                        found.append(("AMBIVALENCE", "ctx.ambivalence.elliptical_want"))
+                # Cues that the thoughts behind a denial persist ("... but the thoughts keep
+                # coming back", "i promised i wouldn't ... but", "part of me ..."), anywhere in
+                # the sentence outside the target; the decision step weighs them.
+                for m in modifiers:
+                    if m.category in _AMBIVALENCE_CATEGORIES:
+                        m_start, m_end = m.modifier_span
+                        if m_end <= target.start or m_start >= target.end:
+                            found.append((m.category, m.rule.metadata["id"]))
                 results[(target.start, target.end)] = tuple(found)
             for modifier in modifiers:
                 m_start, m_end = modifier.modifier_span
@@ -646,40 +825,78 @@ class SafetyDecision:
         """Register the level policy of one target rule."""
         self._rules[rule.id] = rule
 
-    def _context_level(self, rule: TargetRule, categories: Set[str]) -> Tuple[str, Tuple[str, ...]]:
-        current = "CURRENT" in categories or "CURRENT_WISH" in categories
-        effective = set()
+    def _context_level(self, rule: TargetRule, categories: Set[str]) -> Tuple[str, Tuple[str, ...], bool, bool]:
+        """(level, modifier names, whether current, whether a denial the writer undercuts) for one target."""
+        current = bool({"CURRENT", "CURRENT_WISH"} & categories)
+        since_recent = "SINCE_RECENT" in categories
+        recent = "RECENT" in categories or since_recent
         negated = "NEGATED_EXISTENCE" in categories
-        historical = "HISTORICAL" in categories and not current
-        if negated and "RESOLVED" in categories:
-            historical = True
-        ambivalent = False
-        if historical:
+        unable = "UNABLE" in categories
+        resolved = "RESOLVED" in categories
+        dated_past = "HISTORICAL" in categories and not current and not recent
+        # A denial the writer undercuts: "i don't want to kill myself but the thoughts keep
+        # coming back", "i promised i wouldn't ... but ...", "part of me doesn't want to die".
+        undercut = (negated or unable) and (
+            "DIVIDED" in categories or ("AMBIVALENCE" in categories and "CONTRAST_AFTER" in categories)
+        )
+        # A denial that dates the act: "i haven't cut in two weeks" is self-harm two weeks ago
+        # (C-SSRS question 6: behaviour within three months is urgent). For thoughts it is a
+        # recent change for the better, which a therapist should still see.
+        dated_denial = negated and since_recent and not resolved and not undercut
+        recent_act = dated_denial and rule.category in _BEHAVIOUR_CATEGORIES
+        recent_thoughts = dated_denial and rule.category == "suicidal_ideation"
+        effective = set()
+        ambivalent = False  # shown as "ambivalent"
+        look = False  # a denial that still needs a therapist's look: review, not none
+        if dated_past:
+            effective.add("HISTORICAL")
+        elif undercut:
+            ambivalent = True
+        elif recent_act:
+            pass
+        elif recent_thoughts:
+            effective.add("NEGATED_EXISTENCE")
+            look = True
+        elif negated and resolved:
             effective.add("HISTORICAL")
         elif negated:
             effective.add("NEGATED_EXISTENCE")
-            ambivalent = "CONTRAST_AFTER" in categories
-        elif "UNABLE" in categories:
+            ambivalent = look = "CONTRAST_AFTER" in categories
+        elif unable:
             # "I couldn't kill myself": inability, not a denial; a therapist should see it.
             effective.add("NEGATED_EXISTENCE")
-            ambivalent = True
-        for category in ("HYPOTHETICAL", "OTHER_PERSON"):
+            ambivalent = look = True
+        for category in ("HYPOTHETICAL", "OTHER_PERSON", "PEACEFUL"):
             if category in categories:
                 effective.add(category)
         if "EXPERIENCE" in categories and not current:
             effective.add("EXPERIENCE")
+        persisting = undercut or recent_act
         level = rule.level
+        if persisting:
+            # Thoughts present with intent denied, or an act weeks ago: urgent, not emergency.
+            level = cap_level(level, "urgent")
         for category in effective:
             cap = rule.caps.get(category, MODIFYING_CONTEXT[category])
-            if category == "NEGATED_EXISTENCE" and ambivalent and cap == "none":
+            if category == "NEGATED_EXISTENCE" and look and cap == "none":
                 cap = "review"
             if cap is not None:
                 level = cap_level(level, cap)
-        shown = effective | ({"CURRENT"} if current else set())
+        shown = set(effective)
+        if current:
+            shown.add("CURRENT")
+        if recent and not dated_past:
+            shown.add("RECENT")
+        if recent_act:
+            shown.add("NEGATED_EXISTENCE")
         names = tuple(MODIFIER_NAMES[c] for c in MODIFIER_NAMES if c in shown)
         if ambivalent:
             names += ("ambivalent",)
-        return level, names
+        if persisting:
+            is_current = True
+        else:
+            is_current = level != "none" and level == rule.level and not (set(names) - _CURRENT_NAMES)
+        return level, names, is_current, undercut
 
     @staticmethod
     def _bp_is_high(text: str, threshold: Mapping[str, int]) -> bool:
@@ -698,11 +915,17 @@ class SafetyDecision:
             if rule.bp_threshold and not self._bp_is_high(span.text, rule.bp_threshold):
                 continue
             modifiers = context.get((span.start, span.end), ())
-            level, names = self._context_level(rule, {category for category, _ in modifiers})
+            level, names, is_current, undercut = self._context_level(
+                rule, {category for category, _ in modifiers}
+            )
+            category = rule.category
+            if undercut and category == "suicidal_behavior":
+                # "i don't plan to kill myself but i think about it daily": thoughts, not behaviour.
+                category = "suicidal_ideation"
             findings.append(
                 Finding(
                     rule=rule.id,
-                    category=rule.category,
+                    category=category,
                     level=level,
                     start=span.start_char,
                     end=span.end_char,
@@ -710,24 +933,50 @@ class SafetyDecision:
                     modifiers=names,
                 )
             )
-            current.append(level == rule.level and not (set(names) - {"current"}))
+            current.append(is_current)
         findings = self._escalate(findings, current)
+        # Partner-only findings (despair cues) only ever raise others; they are not reported.
+        findings = [f for f in findings if not self._rules[f.rule].partner_only]
         doc._.safety_assessment = assessment_from_findings(findings)
         return doc
 
     def _escalate(self, findings: List[Finding], current: List[bool]) -> List[Finding]:
+        """Raise findings whose rule names partners (escalate_with) found in the same text.
+
+        A partner is another finding whose rule id starts with one of `rules` and
+        not with one of `except`, at `partner_level` or above (default urgent),
+        and current unless `partner_context` is "any" (then a past or negated
+        partner counts too: "i used to cut ... i almost relapsed last week").
+        Another finding of the same rule counts only with `partner_same_rule`,
+        and only for a different phrase ("i feel hopeless ... i can't do this
+        anymore"). The finding itself must be current.
+        """
         result = list(findings)
-        partners = {
-            f.rule for f, is_current in zip(findings, current) if is_current and level_rank(f.level) >= level_rank("urgent")
-        }
         for i, finding in enumerate(findings):
             escalation = self._rules[finding.rule].escalate_with
             if not escalation or not current[i] or finding.level == "none":
                 continue
-            others = partners - {finding.rule} if level_rank(finding.level) >= level_rank("urgent") else partners
-            if not any(rule.startswith(prefix) for rule in others for prefix in escalation["rules"]):
+            if level_rank(escalation["level"]) <= level_rank(finding.level):
                 continue
-            if level_rank(escalation["level"]) > level_rank(finding.level):
+            floor = level_rank(escalation.get("partner_level", "urgent"))
+            any_context = escalation.get("partner_context", "current") == "any"
+            same_rule = escalation.get("partner_same_rule", False)
+            prefixes = tuple(escalation["rules"])
+            excluded = tuple(escalation.get("except", ()))
+            found = False
+            for j, other in enumerate(findings):
+                if j == i:
+                    continue
+                if other.rule == finding.rule and not (same_rule and other.text.lower() != finding.text.lower()):
+                    continue
+                if not other.rule.startswith(prefixes) or (excluded and other.rule.startswith(excluded)):
+                    continue
+                if not (current[j] or any_context):
+                    continue
+                if level_rank(other.level) >= floor:
+                    found = True
+                    break
+            if found:
                 result[i] = Finding(
                     rule=finding.rule,
                     category=finding.category,

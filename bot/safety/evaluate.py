@@ -5,15 +5,14 @@ measurement only; it is never copied into this repository) and over the
 project's own example sets in tests/safety_examples/. Prints the report,
 writes it as Markdown and JSON, and exits 1 if a target is missed.
 
-The shared directory is --shared-dir, else $SAFETY_EVAL_DIR, else
-<repository>/../shared/eval. This is a development tool, so it reads that one
-variable itself rather than through bot.settings.
+The shared directory is --shared-dir, else the safety_eval_dir setting
+(SAFETY_EVAL_DIR, read in bot.settings like every environment variable), else
+<repository>/../shared/eval.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -70,10 +69,16 @@ def _reason(assessment) -> str:
     if assessment.level == "none":
         return "negated"
     modifiers = {m for f in flagged for m in f.modifiers}
-    for name in ("historical", "ambivalent", "hypothetical", "other_person", "experience"):
+    for name in ("historical", "ambivalent", "hypothetical", "other_person", "experience", "peaceful", "negated"):
         if name in modifiers:
             return name
     return "review-level rule (e.g. means alone, death mentioned, hopelessness)"
+
+
+def _top_rule(assessment) -> str:
+    """The rule of the highest finding of a text (counted, never shown with the text)."""
+    flagged = [f for f in assessment.findings if f.level == assessment.level]
+    return flagged[0].rule if flagged else "(none)"
 
 
 def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
@@ -85,6 +90,7 @@ def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
     if crisis_path.is_file():
         by_sub: Dict[str, List[int]] = defaultdict(list)
         below_urgent: Counter = Counter()
+        below_urgent_rules: Counter = Counter()
         artifact_ranks: List[int] = []
         for row in _read_jsonl(crisis_path):
             assessment = screen(row["text"])
@@ -94,6 +100,7 @@ def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
                 artifact_ranks.append(rank)
             if rank < URGENT:
                 below_urgent[_reason(assessment)] += 1
+                below_urgent_rules[_top_rule(assessment)] += 1
         ranks = [r for values in by_sub.values() for r in values]
         result["crisis"] = {
             "n": len(ranks),
@@ -113,6 +120,7 @@ def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
                 "recall_urgent_plus": _rate(sum(r >= URGENT for r in artifact_ranks), len(artifact_ranks)),
             },
             "below_urgent_by_reason": dict(below_urgent.most_common()),
+            "below_urgent_by_top_rule": dict(below_urgent_rules.most_common()),
         }
         result["levels"]["public_crisis"] = Counter(LEVELS[r] for r in ranks)
     benign_path = shared_dir / "public_benign.jsonl"
@@ -233,6 +241,9 @@ def render_markdown(report: dict) -> str:
                 "Crisis lines below urgent, by reason: "
                 + ", ".join(f"{reason} {count}" for reason, count in crisis["below_urgent_by_reason"].items()),
                 "",
+                "Crisis lines below urgent, by the rule of their top finding: "
+                + ", ".join(f"{rule} {count}" for rule, count in crisis["below_urgent_by_top_rule"].items()),
+                "",
             ]
         benign = public.get("benign")
         if benign:
@@ -271,10 +282,17 @@ def render_markdown(report: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def default_shared_dir() -> Path:
-    """--shared-dir default: $SAFETY_EVAL_DIR, else <repo>/../shared/eval."""
-    env = os.environ.get("SAFETY_EVAL_DIR")
-    return Path(env) if env else (REPO_ROOT.parent / "shared" / "eval").resolve()
+def default_shared_dir(settings=None) -> Path:
+    """--shared-dir default: the safety_eval_dir setting, else <repo>/../shared/eval.
+
+    `settings` defaults to bot.settings.load_settings(); a ConfigError from it propagates.
+    """
+    if settings is None:
+        from bot.settings import load_settings
+
+        settings = load_settings()
+    configured = settings.safety_eval_dir
+    return Path(configured) if configured else (REPO_ROOT.parent / "shared" / "eval").resolve()
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -283,7 +301,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--shared-dir", type=Path, default=None, help="directory with public_*.jsonl")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports", help="where to write the report")
     args = parser.parse_args(argv)
-    shared_dir = (args.shared_dir or default_shared_dir()).resolve()
+    if args.shared_dir is not None:
+        shared_dir = args.shared_dir.resolve()
+    else:
+        from bot.settings import ConfigError
+
+        try:
+            shared_dir = default_shared_dir().resolve()
+        except ConfigError as exc:
+            print(f"Configuration error: {exc} (or pass --shared-dir)")
+            return 2
 
     from bot.safety import build_screen
 

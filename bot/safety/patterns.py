@@ -13,6 +13,9 @@ A pattern string is a sequence of tokens separated by spaces:
   #MANY       three or more ("3", "six", "several")
   #LOTS       ten or more ("40", "dozens")
   #BP         a blood-pressure reading written as one token ("190/115")
+  $           (last item only) the end of the sentence: the match must be followed
+              by nothing, by punctuation or by a line break ("i want to be gone $"
+              matches "i want to be gone." but not "i want to be gone by noon")
 
 "|" separates whole alternatives, as in regular expressions, so use
 parentheses for one-word choices: "i (want|need) to die". Each word must be a
@@ -27,6 +30,10 @@ from typing import Callable, Dict, List, Mapping, Sequence
 
 Spec = Dict[str, object]
 Alternatives = List[List[Spec]]
+
+# Marks a compiled pattern that must end at the end of a sentence (pattern syntax "$").
+# It is not a spaCy token spec: split it off with split_end_anchor() before use.
+END_ANCHOR: Spec = {"_safety_end_of_sentence": True}
 
 MAX_EXPANSION = 4000
 _TOKEN = re.compile(r"\(|\)\??|\||[^\s()|]+")
@@ -239,13 +246,33 @@ def _group(alts: Alternatives, optional: bool) -> Alternatives:
     return alts
 
 
+def split_end_anchor(pattern: List[Spec]) -> "tuple[List[Spec], bool]":
+    """(token specs, whether the pattern must end at the end of a sentence)."""
+    if pattern and pattern[-1] == END_ANCHOR:
+        return pattern[:-1], True
+    return pattern, False
+
+
 def compile_pattern(
     text: str,
     macros: Mapping[str, Sequence[str]],
     lemma_of: Callable[[str], str],
     check_word: Callable[[str], None],
 ) -> List[List[Spec]]:
-    """Compile one pattern string to a list of spaCy Matcher token patterns."""
+    """Compile one pattern string to a list of spaCy Matcher token patterns.
+
+    A pattern written with a final "$" compiles to patterns ending in END_ANCHOR.
+    """
+    stripped = text.rstrip()
+    if stripped.endswith(" $") or stripped == "$":
+        body = stripped[:-1].rstrip()
+        if not body:
+            raise PatternError(f"pattern {text!r} has nothing before '$'")
+        if "$" in body:
+            raise PatternError(f"'$' may only end pattern {text!r}")
+        return [seq + [dict(END_ANCHOR)] for seq in compile_pattern(body, macros, lemma_of, check_word)]
+    if "$" in text.split():
+        raise PatternError(f"'$' may only end pattern {text!r}")
     sequences = _Parser(text, macros, lemma_of, check_word).parse()
     result = []
     for seq in sequences:

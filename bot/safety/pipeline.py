@@ -7,11 +7,45 @@ from typing import Optional
 import spacy
 from spacy.language import Language
 from spacy.lookups import Lookups
-from spacy.util import load_language_data, registry
+from spacy.tokenizer import Tokenizer
+from spacy.util import (
+    compile_infix_regex,
+    compile_prefix_regex,
+    compile_suffix_regex,
+    load_language_data,
+    registry,
+)
 
 from bot.safety import components  # noqa: F401  (registers the safety_* factories)
 from bot.safety.patterns import PatternError, compile_pattern
 from bot.safety.rules import RuleSet, load_rules
+
+
+# "i want to die.i can't": sentence punctuation typed without a space after it is split
+# off (two letters before it, so "e.g." and "i.e." stay whole).
+_NO_SPACE_AFTER_STOP = r"(?<=[a-z]{2})[.!?]+(?=[a-z])"
+
+
+@registry.tokenizers("safety_tokenizer.v1")
+def make_safety_tokenizer():
+    """spaCy's English tokenizer plus one infix rule, built once (setting it later reloads the special cases)."""
+
+    def create_tokenizer(nlp: Language) -> Tokenizer:
+        defaults = nlp.Defaults
+        prefixes = compile_prefix_regex(defaults.prefixes) if defaults.prefixes else None
+        suffixes = compile_suffix_regex(defaults.suffixes) if defaults.suffixes else None
+        infixes = compile_infix_regex(list(defaults.infixes or ()) + [_NO_SPACE_AFTER_STOP])
+        return Tokenizer(
+            nlp.vocab,
+            rules=defaults.tokenizer_exceptions,
+            prefix_search=prefixes.search if prefixes else None,
+            suffix_search=suffixes.search if suffixes else None,
+            infix_finditer=infixes.finditer,
+            token_match=defaults.token_match,
+            url_match=defaults.url_match,
+        )
+
+    return create_tokenizer
 
 
 def _lookup_tables() -> tuple:
@@ -22,7 +56,7 @@ def _lookup_tables() -> tuple:
 
 def build_nlp(rules: RuleSet) -> Language:
     """A blank English pipeline with the screen's components, loaded with `rules`."""
-    nlp = spacy.blank("en")
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "safety_tokenizer.v1"}}})
     # Screen cuts texts into 100,000-character pieces (screen.CHUNK_CHARS), well within this.
     nlp.max_length = 1_000_000
     lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})

@@ -9,7 +9,7 @@ Files in a rules directory:
   targets_*.jsonl     target rules: what to flag, its category and level
   context.jsonl       ConText modifier rules (negation, history, hypotheticals...)
   lexicon.jsonl       named alternatives (@SELF, @DIE...) usable in target patterns
-  normalise.jsonl     spelling fixes, fuzzy-matched key terms, lemma overrides
+  normalise.jsonl     spelling fixes, fuzzy-matched key terms, lemma overrides, masked (censored) key terms
 """
 from __future__ import annotations
 
@@ -30,12 +30,15 @@ MODIFYING_CONTEXT = {
     "HYPOTHETICAL": "review",
     "OTHER_PERSON": "review",
     "EXPERIENCE": "review",
+    "PEACEFUL": "review",
 }
 # Context categories that adjust or bound the ones above rather than cap a level on their own
 # (see bot/safety/README.md).
 STEERING_CONTEXT = (
-    "CURRENT", "CURRENT_WISH", "RESOLVED", "UNABLE", "FIRST_PERSON", "CLAUSE_BREAK", "TERMINATE", "PSEUDO",
+    "CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT", "RESOLVED", "UNABLE", "AMBIVALENCE", "DIVIDED", "FIRST_PERSON",
+    "CLAUSE_BREAK", "TERMINATE", "PSEUDO",
 )
+PARTNER_CONTEXTS = ("current", "any")
 CONTEXT_CATEGORIES = tuple(MODIFYING_CONTEXT) + STEERING_CONTEXT
 DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
 
@@ -70,6 +73,7 @@ class TargetRule:
     caps: Mapping[str, Optional[str]] = field(default_factory=dict)
     escalate_with: Optional[Mapping[str, Any]] = None
     bp_threshold: Optional[Mapping[str, int]] = None
+    partner_only: bool = False
 
     @property
     def is_exclusion(self) -> bool:
@@ -97,12 +101,13 @@ class ContextRule:
 
 @dataclass(frozen=True)
 class Normalisation:
-    """Token normalisation data: spelling map, fuzzy key terms, known words, lemma overrides."""
+    """Token normalisation data: spelling map, fuzzy key terms, known words, lemma overrides, masked terms."""
 
     spelling: Mapping[str, str]
     fuzzy_terms: Tuple[str, ...]
     known_words: Tuple[str, ...]
     lemma_overrides: Mapping[str, str]
+    masked_terms: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,7 @@ def _pattern(source: Source, value: Any) -> Any:
 
 
 _TARGET_REQUIRED = {"id", "category", "level", "patterns", "examples"}
-_TARGET_OPTIONAL = {"description", "caps", "escalate_with", "bp_threshold"}
+_TARGET_OPTIONAL = {"description", "caps", "escalate_with", "bp_threshold", "partner_only"}
 
 
 def parse_target(source: Source, record: dict) -> TargetRule:
@@ -230,9 +235,20 @@ def parse_target(source: Source, record: dict) -> TargetRule:
     if escalate is not None:
         if not isinstance(escalate, dict):
             raise ValueError(f"{source}: escalate_with must be an object")
-        _check_keys(source, escalate, {"rules", "level"}, set())
+        _check_keys(source, escalate, {"rules", "level"}, {"partner_level", "partner_context", "partner_same_rule", "except"})
         _string_list(source, escalate["rules"], "escalate_with.rules")
         _level(source, escalate["level"], "escalate_with.level")
+        if "partner_level" in escalate:
+            _level(source, escalate["partner_level"], "escalate_with.partner_level")
+        if escalate.get("partner_context", "current") not in PARTNER_CONTEXTS:
+            raise ValueError(
+                f"{source}: bad escalate_with.partner_context {escalate['partner_context']!r} "
+                f"(expected one of {', '.join(PARTNER_CONTEXTS)})"
+            )
+        if "except" in escalate:
+            _string_list(source, escalate["except"], "escalate_with.except")
+        if not isinstance(escalate.get("partner_same_rule", False), bool):
+            raise ValueError(f"{source}: escalate_with.partner_same_rule must be true or false")
 
     bp = record.get("bp_threshold")
     if bp is not None:
@@ -244,6 +260,11 @@ def parse_target(source: Source, record: dict) -> TargetRule:
 
     if level == "none" and (caps or escalate or bp):
         raise ValueError(f"{source}: an exclusion rule (level none) takes no caps, escalate_with or bp_threshold")
+    partner_only = record.get("partner_only", False)
+    if not isinstance(partner_only, bool):
+        raise ValueError(f"{source}: partner_only must be true or false")
+    if partner_only and (level != "review" or escalate or bp):
+        raise ValueError(f"{source}: a partner_only rule has level review and no escalate_with or bp_threshold")
     return TargetRule(
         id=rule_id,
         category=category,
@@ -256,6 +277,7 @@ def parse_target(source: Source, record: dict) -> TargetRule:
         caps=caps,
         escalate_with=escalate,
         bp_threshold=bp,
+        partner_only=partner_only,
     )
 
 
@@ -330,6 +352,7 @@ def _load_normalisation(path: Path) -> Normalisation:
     lemma: Dict[str, str] = {}
     fuzzy: List[str] = []
     known: List[str] = []
+    masked: List[str] = []
     for source, record in _records(path):
         kind = record.get("kind")
         if kind in ("spelling", "lemma"):
@@ -347,10 +370,20 @@ def _load_normalisation(path: Path) -> Normalisation:
         elif kind == "known":
             _check_keys(source, record, {"kind", "words"}, {"description"})
             known.extend(w.lower() for w in _string_list(source, record["words"], "words"))
+        elif kind == "masked":
+            _check_keys(source, record, {"kind", "terms"}, {"description"})
+            terms = _string_list(source, record["terms"], "terms")
+            if not all(t.isalpha() for t in terms):
+                raise ValueError(f"{source}: masked terms must be single words of letters")
+            masked.extend(t.lower() for t in terms)
         else:
-            raise ValueError(f"{source}: bad kind {kind!r} (expected spelling, lemma, fuzzy or known)")
+            raise ValueError(f"{source}: bad kind {kind!r} (expected spelling, lemma, fuzzy, known or masked)")
     return Normalisation(
-        spelling=spelling, fuzzy_terms=tuple(fuzzy), known_words=tuple(known), lemma_overrides=lemma
+        spelling=spelling,
+        fuzzy_terms=tuple(fuzzy),
+        known_words=tuple(known),
+        lemma_overrides=lemma,
+        masked_terms=tuple(masked),
     )
 
 
@@ -403,7 +436,7 @@ def load_rules(rules_dir: Optional[Path] = None) -> RuleSet:
 
     for rule in targets:
         if rule.escalate_with:
-            for prefix in rule.escalate_with["rules"]:
+            for prefix in list(rule.escalate_with["rules"]) + list(rule.escalate_with.get("except", ())):
                 if not any(other.id.startswith(prefix) for other in targets):
                     raise ValueError(f"{rule.source}: escalate_with names {prefix!r}, which matches no rule id")
         for pattern in rule.patterns:

@@ -31,3 +31,39 @@ def test_missing_shared_dir_is_one_line_and_reports_are_written(tmp_path):
     report = json.loads((tmp_path / "out" / "safety_eval.json").read_text())
     assert report["public"] is None
     assert (tmp_path / "out" / "safety_eval.md").is_file()
+
+
+def test_the_shared_dir_comes_from_the_setting(tmp_path):
+    from bot.safety.evaluate import default_shared_dir
+    from bot.settings import load_settings
+
+    settings = load_settings(environ={"SAFETY_EVAL_DIR": str(tmp_path / "eval")}, env_file=tmp_path / "no.env")
+    assert settings.safety_eval_dir == tmp_path / "eval"
+    assert default_shared_dir(settings) == tmp_path / "eval"
+    unset = load_settings(environ={}, env_file=tmp_path / "no.env")
+    assert unset.safety_eval_dir is None
+    assert default_shared_dir(unset) == (REPO_ROOT.parent / "shared" / "eval").resolve()
+
+
+def test_the_evaluator_reads_no_environment_variable_itself():
+    source = (REPO_ROOT / "bot" / "safety" / "evaluate.py").read_text(encoding="utf-8")
+    assert "os.environ" not in source and "getenv" not in source
+
+
+def test_shared_dir_argument_wins_and_reports_rules_of_missed_lines(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "public_crisis.jsonl").write_text(
+        json.dumps({"text": "i want to die", "sub": "ideation"}) + "\n"
+        + json.dumps({"text": "i think about death", "sub": "ideation"}) + "\n"
+    )
+    env = dict(os.environ, SAFETY_EVAL_DIR=str(tmp_path / "missing"))
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.safety.evaluate", "--shared-dir", str(shared), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=300,
+    )
+    report = json.loads((tmp_path / "out" / "safety_eval.json").read_text())
+    assert report["shared_dir"] == str(shared.resolve()), result.stdout + result.stderr
+    crisis = report["public"]["crisis"]
+    assert crisis["recall_urgent_plus"] == 0.5
+    assert crisis["below_urgent_by_top_rule"] == {"si.mention.death": 1}

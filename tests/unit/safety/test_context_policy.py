@@ -1,0 +1,206 @@
+"""Context policy: ambivalence, recency, peaceful framing, company (escalation) and the pattern end anchor."""
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.safety import build_screen
+from bot.safety.patterns import END_ANCHOR, PatternError, compile_pattern, split_end_anchor
+from bot.safety.rules import load_rules
+
+
+def _level(screen, text):
+    return screen(text).level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i dont want to kill myself but the thoughts keep coming back",
+        "i promised i wouldnt cut again but i keep looking at the blade",
+        "part of me doesn't want to die",
+        "im not suicidal but i cant stop thinking about it",
+        "i didnt cut today but i wanted to",
+        "i haven't cut in months but last night i did",
+    ],
+)
+def test_a_denial_the_writer_undercuts_is_urgent(safety_screen, text):
+    assert _level(safety_screen, text) == "urgent"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("i'm not suicidal", "none"),
+        ("no thoughts of hurting myself", "none"),
+        ("i promised my kids i would never kill myself", "none"),
+        ("im not suicidal but im exhausted", "review"),
+    ],
+)
+def test_a_plain_denial_stays_low(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_a_denied_plan_with_persisting_thoughts_is_ideation_not_behaviour(safety_screen):
+    assessment = safety_screen("i don't plan to kill myself but i think about it daily")
+    assert assessment.level == "urgent"
+    assert assessment.categories == ("suicidal_ideation",)
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("years ago i tried to kill myself and again a month ago", "urgent"),
+        ("when i was 16 i tried to kill myself and then again a few weeks ago", "urgent"),
+        ("last week i told my therapist about the time i tried to kill myself years ago", "review"),
+        ("i tried to kill myself years ago", "review"),
+        ("my previous attempt was last month", "urgent"),
+        ("i've been self harming since last year", "urgent"),
+    ],
+)
+def test_the_date_nearest_the_target_decides(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("i haven't cut myself in 2 weeks", "urgent"),
+        ("i haven't self harmed since last week", "urgent"),
+        ("i haven't self harmed in 3 years", "review"),
+        ("i haven't wanted to die in a week", "review"),
+        ("last week i didn't self harm at all", "none"),
+        ("i haven't had chest pain in 2 days", "none"),
+    ],
+)
+def test_a_denial_dated_within_weeks(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("i think about death all the time", "urgent"),
+        ("since the session i've been thinking about death in a peaceful way", "review"),
+        ("i think about death all the time now, in a curious way", "review"),
+        ("during the infusion i thought about death all the time", "review"),
+    ],
+)
+def test_peaceful_or_experience_framing_caps_death_thoughts(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_a_peaceful_frame_does_not_soften_a_wish_to_die(safety_screen):
+    assert _level(safety_screen, "i want to die, it feels peaceful") == "urgent"
+
+
+def test_a_past_marker_does_not_reach_a_new_present_clause(safety_screen):
+    assert _level(safety_screen, "i used to have friends and i want to die") == "urgent"
+    assert _level(safety_screen, "when i was a teen i cut myself and i burned myself") == "review"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("i have a gun", "review"),
+        ("i have a gun for hunting", "review"),
+        ("i feel hopeless lately. i have a gun", "emergency"),
+        ("i have the pills ready. i hate myself", "emergency"),
+        ("i have my troches ready for tomorrow's session, i hate mornings", "none"),
+        ("i tried again and it didn't work", "review"),
+        ("i tried again and it didn't work. i hate myself", "urgent"),
+        ("i can't do this anymore", "review"),
+        ("i feel hopeless. i can't do this anymore", "urgent"),
+        ("i feel hopeless, hopeless", "review"),
+    ],
+)
+def test_company_raises_vague_findings(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_partner_only_findings_are_never_reported(safety_screen):
+    assessment = safety_screen("i hate myself and nobody cares")
+    assert assessment.level == "none"
+    assert assessment.findings == ()
+    explained = safety_screen.explain("i hate myself and nobody cares")
+    assert {t["rule"] for t in explained["targets"]} == {"hope.cue.despair"}
+
+
+def test_a_partner_only_match_never_hides_a_target(safety_screen):
+    assessment = safety_screen("i feel so hopeless")
+    assert [f.rule for f in assessment.findings] == ["hope.hopeless"]
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("i want to k*ll myself", "urgent"),
+        ("su1c1dal again", "urgent"),
+        ("self h@rm again", "urgent"),
+        ("f*ck this traffic", "none"),
+        ("bp 120/80 at 10am, 24/7 support, 1st session", "none"),
+    ],
+)
+def test_self_censored_spellings(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_punctuation_without_a_space_still_splits_words(safety_screen):
+    assert _level(safety_screen, "I want to die.I can't do this") == "urgent"
+    assert [t[0] for t in safety_screen.explain("see e.g. the leaflet")["tokens"]] == ["see", "e.g.", "the", "leaflet"]
+
+
+def test_end_anchor_compiles_and_matches_only_at_the_end(safety_screen):
+    normalizer = safety_screen.nlp.get_pipe("safety_normalizer")
+    compiled = compile_pattern("want to go $", {}, normalizer.lemma_of, normalizer.check_word)
+    assert all(seq[-1] == END_ANCHOR for seq in compiled)
+    assert split_end_anchor(compiled[0])[1] is True
+    with pytest.raises(PatternError):
+        compile_pattern("want $ to go", {}, normalizer.lemma_of, normalizer.check_word)
+    assert _level(safety_screen, "i dont want to be here") == "urgent"
+    assert _level(safety_screen, "i dont want to be here.") == "urgent"
+    assert _level(safety_screen, "i don't want to be here at 8am tomorrow") == "none"
+
+
+GOOD = {
+    "id": "test.rule.one",
+    "category": "suicidal_ideation",
+    "level": "review",
+    "patterns": ["feel hopeless"],
+    "examples": {"fire": ["i feel hopeless"], "near_miss": ["i feel hopeful"]},
+}
+
+
+def _rules_dir(tmp_path: Path, records) -> Path:
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    (directory / "VERSION").write_text("test-1\n")
+    (directory / "targets_test.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return directory
+
+
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"escalate_with": {"rules": ["test."], "level": "urgent", "partner_context": "sometimes"}}, "partner_context"),
+        ({"escalate_with": {"rules": ["test."], "level": "urgent", "partner_level": "high"}}, "partner_level"),
+        ({"escalate_with": {"rules": ["test."], "level": "urgent", "except": ["nothing."]}}, "matches no rule id"),
+        ({"escalate_with": {"rules": ["test."], "level": "urgent", "partner_same_rule": "yes"}}, "partner_same_rule"),
+        ({"partner_only": True, "level": "urgent"}, "partner_only rule"),
+        ({"partner_only": "yes"}, "partner_only must be"),
+    ],
+)
+def test_new_schema_keys_are_checked(tmp_path, changes, problem):
+    record = dict(GOOD, id="test.rule.two", **changes)
+    with pytest.raises(ValueError, match=problem):
+        load_rules(_rules_dir(tmp_path, [GOOD, record]))
+
+
+def test_partner_only_and_escalation_keys_work_in_a_minimal_rule_set(tmp_path):
+    cue = dict(GOOD, id="test.cue.alone", patterns=["so alone"], partner_only=True,
+               examples={"fire": ["so alone"], "near_miss": ["alone time"]})
+    rule = dict(GOOD, escalate_with={"rules": ["test.cue."], "level": "urgent", "partner_level": "review"})
+    screen = build_screen(_rules_dir(tmp_path, [rule, cue]))
+    assert screen("i feel hopeless").level == "review"
+    assert screen("so alone").level == "none"
+    assert screen("i feel hopeless and so alone").level == "urgent"
