@@ -13,18 +13,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.common import (
     FormValidation,
     CHECKIN_SLOTS,
+    as_int,
     is_command,
     latest_entity,
     latest_intent,
     latest_text,
+    rating_from_message,
     reset,
+    valid_rating,
 )
 from bot.checkin import (
-    is_valid_rating,
     lingering_dissociation,
     needs_grounding,
     parse_dissociation,
-    parse_rating,
     parse_sleep,
     save_checkin,
 )
@@ -33,10 +34,6 @@ from bot.runtime import session_factory
 from bot.storage.patients import clinic_of, find_patient_by_sender
 
 logger = logging.getLogger(__name__)
-
-
-def _int(value: Any) -> Optional[int]:
-    return int(value) if value is not None else None
 
 
 class ValidateCheckinForm(FormValidation):
@@ -53,13 +50,13 @@ class ValidateCheckinForm(FormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Mood from 0 to 10."""
-        return self._rating(tracker, "checkin_mood")
+        return rating_from_message(tracker, "checkin_mood")
 
     def extract_checkin_anxiety(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Anxiety from 0 to 10."""
-        return self._rating(tracker, "checkin_anxiety")
+        return rating_from_message(tracker, "checkin_anxiety")
 
     def extract_checkin_sleep(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -81,31 +78,17 @@ class ValidateCheckinForm(FormValidation):
         )
         return {"checkin_dissociation": value} if value else {}
 
-    def _rating(self, tracker: Tracker, slot: str) -> Dict[Text, Any]:
-        if not self._asked(tracker, slot):
-            return {}
-        value = parse_rating(latest_text(tracker), latest_entity(tracker, "rating"))
-        return {slot: value} if value is not None else {}
-
     def validate_checkin_mood(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """0 to 10."""
-        return _valid_rating("checkin_mood", slot_value, dispatcher)
+        return valid_rating("checkin_mood", slot_value, dispatcher)
 
     def validate_checkin_anxiety(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """0 to 10."""
-        return _valid_rating("checkin_anxiety", slot_value, dispatcher)
-
-
-def _valid_rating(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
-    rating = _int(value)
-    if not is_valid_rating(rating):
-        dispatcher.utter_message(response="utter_rating_invalid")
-        return {slot: None}
-    return {slot: float(rating)}
+        return valid_rating("checkin_anxiety", slot_value, dispatcher)
 
 
 def _store(tracker: Tracker) -> tuple[bool, Optional[str], Optional[str]]:
@@ -121,8 +104,8 @@ def _store(tracker: Tracker) -> tuple[bool, Optional[str], Optional[str]]:
             save_checkin(
                 session,
                 patient.id,
-                _int(answers["checkin_mood"]),
-                _int(answers["checkin_anxiety"]),
+                as_int(answers["checkin_mood"]),
+                as_int(answers["checkin_anxiety"]),
                 answers["checkin_sleep"],
                 answers["checkin_dissociation"],
             )
@@ -148,7 +131,7 @@ class ActionSaveCheckin(Action):
         if stored and lingering_dissociation(tracker.get_slot("checkin_dissociation"), phase):
             dispatcher.utter_message(response="utter_checkin_dissociation_note", contact=contact)
         distressed = needs_grounding(
-            _int(tracker.get_slot("checkin_mood")), _int(tracker.get_slot("checkin_anxiety"))
+            as_int(tracker.get_slot("checkin_mood")), as_int(tracker.get_slot("checkin_anxiety"))
         )
         return [SlotSet("distress_high", distressed)] + reset(CHECKIN_SLOTS)
 

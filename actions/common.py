@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from functools import lru_cache
-from typing import Any, Iterable, Optional, Text
+from typing import Any, Dict, Iterable, Optional, Text
 
-from rasa_sdk import FormValidationAction
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
+from bot.checkin import is_valid_rating, parse_rating
 from bot.commands import is_command_text
 from bot.durable import DurableWriter
 from bot.journal import DraftSnapshot, apply_snapshot
@@ -153,3 +154,26 @@ def durable_writer() -> DurableWriter:
         {"journal": _journal_handler, "screening": _screening_handler},
     )
     return writer.start()
+
+
+def as_int(value: Any) -> Optional[int]:
+    """A numeric slot value (stored as float by Rasa) as an int, or None."""
+    return int(value) if value is not None else None
+
+
+def rating_from_message(tracker: Tracker, slot: str) -> Dict[Text, Any]:
+    """A 0-10 rating for `slot` from a button or typed text, when `slot` was asked."""
+    if tracker.get_slot("requested_slot") != slot or is_command(tracker, ()):
+        return {}
+    value = parse_rating(latest_text(tracker), latest_entity(tracker, "rating"))
+    return {slot: value} if value is not None else {}
+
+
+def valid_rating(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    """The rating as a slot value, or None and a gentle re-ask if it is not 0-10."""
+    rating = as_int(value)
+    if not is_valid_rating(rating):
+        dispatcher.utter_message(response="utter_rating_invalid")
+        return {slot: None}
+    return {slot: float(rating)}
+

@@ -13,13 +13,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.common import (
     FormValidation,
     GROUNDING_SLOTS,
+    as_int,
     is_command,
     latest_entity,
     latest_intent,
     latest_text,
+    rating_from_message,
     reset,
+    valid_rating,
 )
-from bot.checkin import is_valid_rating, parse_rating
 from bot.content.exercises import exercise_by_id, exercise_library
 from bot.crisis import format_resources, load_crisis_context
 from bot.grounding import (
@@ -41,10 +43,6 @@ STEP_COMMANDS = frozenset({
     "stop", "pause", "goodbye", "start_journal", "check_in", "start_grounding", "help",
     "bot_challenge",
 })
-
-
-def _int(value: Any) -> Optional[int]:
-    return int(value) if value is not None else None
 
 
 class ActionAskGroundingExercise(Action):
@@ -76,7 +74,7 @@ class ActionAskGroundingProgress(Action):
         exercise = exercise_by_id(tracker.get_slot("grounding_exercise"))
         if exercise is None:
             return []
-        step = _int(tracker.get_slot("grounding_step"))
+        step = as_int(tracker.get_slot("grounding_step"))
         if step is None:
             dispatcher.utter_message(response="utter_grounding_intro", intro=exercise.intro)
             step = 0
@@ -132,13 +130,13 @@ class ValidateGroundingForm(FormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """A 0-10 rating from a button or typed text."""
-        return self._rating(tracker, "grounding_distress_before")
+        return rating_from_message(tracker, "grounding_distress_before")
 
     def extract_grounding_distress_after(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """A 0-10 rating from a button or typed text."""
-        return self._rating(tracker, "grounding_distress_after")
+        return rating_from_message(tracker, "grounding_distress_after")
 
     def extract_grounding_progress(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -151,13 +149,6 @@ class ValidateGroundingForm(FormValidation):
         if is_command(tracker, STEP_COMMANDS):
             return {}
         return {"grounding_progress": "next"}
-
-    @staticmethod
-    def _rating(tracker: Tracker, slot: str) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != slot or is_command(tracker, ()):
-            return {}
-        value = parse_rating(latest_text(tracker), latest_entity(tracker, "rating"))
-        return {slot: value} if value is not None else {}
 
     def validate_grounding_exercise(
         self,
@@ -180,10 +171,10 @@ class ValidateGroundingForm(FormValidation):
         domain: DomainDict,
     ) -> Dict[Text, Any]:
         """A 0-10 rating; the session is stored as soon as it is known."""
-        value = _int(slot_value)
-        if not is_valid_rating(value):
-            dispatcher.utter_message(response="utter_rating_invalid")
-            return {"grounding_distress_before": None}
+        rating = valid_rating("grounding_distress_before", slot_value, dispatcher)
+        if rating["grounding_distress_before"] is None:
+            return rating
+        value = as_int(slot_value)
         session_id = None
         try:
             with session_factory().begin() as session:
@@ -209,7 +200,7 @@ class ValidateGroundingForm(FormValidation):
     ) -> Dict[Text, Any]:
         """Move to the next step; after the last one (or "done") the steps are over."""
         exercise = exercise_by_id(tracker.get_slot("grounding_exercise"))
-        step = _int(tracker.get_slot("grounding_step")) or 0
+        step = as_int(tracker.get_slot("grounding_step")) or 0
         if slot_value == "done" or exercise is None or step + 1 >= len(exercise.steps):
             return {"grounding_progress": "done"}
         return {"grounding_progress": None, "grounding_step": float(step + 1)}
@@ -222,16 +213,12 @@ class ValidateGroundingForm(FormValidation):
         domain: DomainDict,
     ) -> Dict[Text, Any]:
         """A 0-10 rating."""
-        value = _int(slot_value)
-        if not is_valid_rating(value):
-            dispatcher.utter_message(response="utter_rating_invalid")
-            return {"grounding_distress_after": None}
-        return {"grounding_distress_after": float(value)}
+        return valid_rating("grounding_distress_after", slot_value, dispatcher)
 
 
 def _finish(tracker: Tracker, after: Optional[int], completed: bool) -> bool:
     """Record how the exercise ended; False if it could not be stored."""
-    session_id = _int(tracker.get_slot("grounding_session_id"))
+    session_id = as_int(tracker.get_slot("grounding_session_id"))
     if session_id is None:
         return False
     try:
@@ -255,8 +242,8 @@ class ActionSaveGrounding(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        before = _int(tracker.get_slot("grounding_distress_before"))
-        after = _int(tracker.get_slot("grounding_distress_after"))
+        before = as_int(tracker.get_slot("grounding_distress_before"))
+        after = as_int(tracker.get_slot("grounding_distress_after"))
         stored = _finish(tracker, after, completed=True)
         dispatcher.utter_message(response=result_response(before, after), before=before, after=after)
         if not stored:
