@@ -165,7 +165,8 @@ class SpoolDrainer:
             except Exception as exc:
                 backoff = min(self._max_backoff, max(0.5, backoff * 2))
                 logger.warning(
-                    "could not record spooled turn (%s); retrying in %.1f s",
+                    "could not handle a spooled record in %s (%s); retrying in %.1f s",
+                    self.spool.directory,
                     _one_line(exc),
                     backoff,
                 )
