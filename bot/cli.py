@@ -159,7 +159,7 @@ def announce(settings: Settings, timeout: float = 300.0) -> None:
         print("\nAll servers are up:", flush=True)
         print(f"  Chat (REST):  POST {settings.rasa_url}/webhooks/rest/webhook", flush=True)
         print(f"  Actions:      http://127.0.0.1:{settings.actions_port}/webhook", flush=True)
-        print(f"  Journal web:  {settings.web_url}/", flush=True)
+        print(f"  Journal web:  {settings.web_url}/login  (clinicians; the seeded logins above)", flush=True)
         print("Press Ctrl-C to stop everything.", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
