@@ -16,7 +16,7 @@ import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from bot.safety.model import LEVELS, level_rank
 
@@ -39,6 +39,24 @@ TARGETS = {
 def _read_jsonl(path: Path) -> List[dict]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def _recall(ranks: List[int]) -> Dict[str, Any]:
+    """How many crisis lines reached review+ and urgent+."""
+    return {
+        "n": len(ranks),
+        "recall_review_plus": _rate(sum(r >= REVIEW for r in ranks), len(ranks)),
+        "recall_urgent_plus": _rate(sum(r >= URGENT for r in ranks), len(ranks)),
+    }
+
+
+def _alarms(ranks: List[int]) -> Dict[str, Any]:
+    """How many benign lines paged someone (urgent+) or were highlighted (review+)."""
+    return {
+        "n": len(ranks),
+        "false_alarm_urgent_plus": _rate(sum(r >= URGENT for r in ranks), len(ranks)),
+        "flagged_review_plus": _rate(sum(r >= REVIEW for r in ranks), len(ranks)),
+    }
 
 
 def _rate(hits: int, total: int) -> Optional[float]:
@@ -103,22 +121,9 @@ def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
                 below_urgent_rules[_top_rule(assessment)] += 1
         ranks = [r for values in by_sub.values() for r in values]
         result["crisis"] = {
-            "n": len(ranks),
-            "recall_review_plus": _rate(sum(r >= REVIEW for r in ranks), len(ranks)),
-            "recall_urgent_plus": _rate(sum(r >= URGENT for r in ranks), len(ranks)),
-            "by_sub": {
-                sub: {
-                    "n": len(values),
-                    "recall_review_plus": _rate(sum(r >= REVIEW for r in values), len(values)),
-                    "recall_urgent_plus": _rate(sum(r >= URGENT for r in values), len(values)),
-                }
-                for sub, values in sorted(by_sub.items())
-            },
-            "without_artifact_lines": {
-                "n": len(artifact_ranks),
-                "recall_review_plus": _rate(sum(r >= REVIEW for r in artifact_ranks), len(artifact_ranks)),
-                "recall_urgent_plus": _rate(sum(r >= URGENT for r in artifact_ranks), len(artifact_ranks)),
-            },
+            **_recall(ranks),
+            "by_sub": {sub: _recall(values) for sub, values in sorted(by_sub.items())},
+            "without_artifact_lines": _recall(artifact_ranks),
             "below_urgent_by_reason": dict(below_urgent.most_common()),
             "below_urgent_by_top_rule": dict(below_urgent_rules.most_common()),
         }
@@ -130,17 +135,8 @@ def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
             by_source[_source(row)].append(level_rank(screen(row["text"]).level))
         ranks = [r for values in by_source.values() for r in values]
         result["benign"] = {
-            "n": len(ranks),
-            "false_alarm_urgent_plus": _rate(sum(r >= URGENT for r in ranks), len(ranks)),
-            "flagged_review_plus": _rate(sum(r >= REVIEW for r in ranks), len(ranks)),
-            "by_source": {
-                source: {
-                    "n": len(values),
-                    "false_alarm_urgent_plus": _rate(sum(r >= URGENT for r in values), len(values)),
-                    "flagged_review_plus": _rate(sum(r >= REVIEW for r in values), len(values)),
-                }
-                for source, values in sorted(by_source.items())
-            },
+            **_alarms(ranks),
+            "by_source": {source: _alarms(values) for source, values in sorted(by_source.items())},
         }
         result["levels"]["public_benign"] = Counter(LEVELS[r] for r in ranks)
     ambiguous_path = shared_dir / "public_ambiguous.jsonl"
