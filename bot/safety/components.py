@@ -882,6 +882,12 @@ class SafetyDecision:
                 cap = "review"
             if cap is not None:
                 level = cap_level(level, cap)
+        if rule.current_level and not effective and ("CURRENT_WISH" in categories or undercut):
+            # A bare mention the writer wants again, still does, or undercuts a denial of ("i used
+            # to self harm and i've been wanting to again"; "i haven't self harmed in a year but i
+            # want to so badly") is current risk; a topic dated today ("we talked about self harm
+            # in group today") is not.
+            level = cap_level(rule.current_level, "urgent") if persisting else rule.current_level
         shown = set(effective)
         if current:
             shown.add("CURRENT")
@@ -895,7 +901,9 @@ class SafetyDecision:
         if persisting:
             is_current = True
         else:
-            is_current = level != "none" and level == rule.level and not (set(names) - _CURRENT_NAMES)
+            is_current = (
+                level != "none" and level in (rule.level, rule.current_level) and not (set(names) - _CURRENT_NAMES)
+            )
         return level, names, is_current, undercut
 
     @staticmethod

@@ -74,6 +74,7 @@ class TargetRule:
     escalate_with: Optional[Mapping[str, Any]] = None
     bp_threshold: Optional[Mapping[str, int]] = None
     partner_only: bool = False
+    current_level: Optional[str] = None
 
     @property
     def is_exclusion(self) -> bool:
@@ -195,7 +196,7 @@ def _pattern(source: Source, value: Any) -> Any:
 
 
 _TARGET_REQUIRED = {"id", "category", "level", "patterns", "examples"}
-_TARGET_OPTIONAL = {"description", "caps", "escalate_with", "bp_threshold", "partner_only"}
+_TARGET_OPTIONAL = {"description", "caps", "escalate_with", "bp_threshold", "partner_only", "current_level"}
 
 
 def parse_target(source: Source, record: dict) -> TargetRule:
@@ -265,6 +266,13 @@ def parse_target(source: Source, record: dict) -> TargetRule:
         raise ValueError(f"{source}: partner_only must be true or false")
     if partner_only and (level != "review" or escalate or bp):
         raise ValueError(f"{source}: a partner_only rule has level review and no escalate_with or bp_threshold")
+    current_level = record.get("current_level")
+    if current_level is not None:
+        _level(source, current_level, "current_level")
+        if level == "none" or partner_only or LEVELS.index(current_level) <= LEVELS.index(level):
+            raise ValueError(
+                f"{source}: current_level must be above the rule's level, on a rule that is reported"
+            )
     return TargetRule(
         id=rule_id,
         category=category,
@@ -278,6 +286,7 @@ def parse_target(source: Source, record: dict) -> TargetRule:
         escalate_with=escalate,
         bp_threshold=bp,
         partner_only=partner_only,
+        current_level=current_level,
     )
 
 

@@ -204,3 +204,47 @@ def test_partner_only_and_escalation_keys_work_in_a_minimal_rule_set(tmp_path):
     assert screen("i feel hopeless").level == "review"
     assert screen("so alone").level == "none"
     assert screen("i feel hopeless and so alone").level == "urgent"
+
+
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"current_level": "sometimes"}, "current_level"),
+        ({"current_level": "review"}, "above the rule's level"),
+        ({"current_level": "urgent", "partner_only": True}, "partner_only rule|current_level"),
+    ],
+)
+def test_current_level_is_checked(tmp_path, changes, problem):
+    record = dict(GOOD, id="test.rule.two", **changes)
+    with pytest.raises(ValueError, match=problem):
+        load_rules(_rules_dir(tmp_path, [GOOD, record]))
+
+
+def test_a_bare_mention_the_writer_wants_again_or_still_does_is_urgent(safety_screen):
+    # sh.mention is review alone and takes current_level urgent.
+    assert _level(safety_screen, "we talked about self harm in group today") == "review"
+    assert _level(safety_screen, "i used to self harm and i've been wanting to again") == "urgent"
+    assert _level(safety_screen, "i haven't self harmed in a year but tonight i want to so badly") == "urgent"
+    assert _level(safety_screen, "my sister used to self harm and she wants to again") == "review"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("when i was 13 i started cutting, i'm 19 now and still do", "urgent"),
+        ("i used to cut, i still have scars", "review"),
+        ("back in high school i tried to overdose, the urges never left", "urgent"),
+        ("i tried to kill myself when i was 15 and i've tried twice since", "urgent"),
+        ("i used to cut, i miss it so much", "urgent"),
+        ("i used to cut and i don't miss it", "review"),
+        ("i've attempted 3 times, the first when i was 16", "urgent"),
+        ("i attempted once, the first and only time when i was 16", "review"),
+    ],
+)
+def test_an_ellipsis_that_carries_a_past_act_into_the_present(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_trying_not_to_is_not_a_denial(safety_screen):
+    assert _level(safety_screen, "i'm trying not to kill myself") == "urgent"
+    assert _level(safety_screen, "i'm not going to kill myself") == "none"
