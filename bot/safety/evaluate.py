@@ -8,15 +8,21 @@ writes it as Markdown and JSON, and exits 1 if a target is missed.
 The shared directory is --shared-dir, else the safety_eval_dir setting
 (SAFETY_EVAL_DIR, read in bot.settings like every environment variable), else
 <repository>/../shared/eval.
+
+The report also measures policy alternatives that are not in force (what a
+clinic would gain and lose by paging on bare mentions, or on lifetime
+behaviour), each on a rewritten copy of the rules in a temporary directory.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from bot.safety.model import LEVELS, level_rank
 
@@ -194,6 +200,70 @@ def evaluate_own(screen, examples_dir: Path = OWN_EXAMPLES) -> dict:
     }
 
 
+def _bare_mentions_urgent(record: dict) -> dict:
+    """Policy alternative: a bare mention of death, suicide or self-harm pages like current risk."""
+    if ".mention." in f".{record['id']}." and record["level"] == "review":
+        record = {k: v for k, v in record.items() if k not in ("current_level", "escalate_with")}
+        record["level"] = "urgent"
+    return record
+
+
+def _lifetime_behaviour_uncapped(record: dict) -> dict:
+    """Policy alternative: past attempts and self-harm (C-SSRS lifetime) are not capped at review."""
+    if record["category"] in ("suicidal_behavior", "self_harm") and record["level"] != "none":
+        record = dict(record, caps=dict(record.get("caps", {}), HISTORICAL=None))
+    return record
+
+
+POLICY_ALTERNATIVES: Dict[str, Callable[[dict], dict]] = {
+    "bare mentions of death, suicide or self-harm at urgent": _bare_mentions_urgent,
+    "past attempts and self-harm not capped at review": _lifetime_behaviour_uncapped,
+}
+
+
+def _rewritten_rules(source: Path, target: Path, change: Callable[[dict], dict]) -> Path:
+    """A copy of the rules directory with `change` applied to every target rule."""
+    shutil.copytree(source, target)
+    for path in sorted(target.glob("targets_*.jsonl")):
+        lines = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                line = json.dumps(change(json.loads(line)), ensure_ascii=False)
+            lines.append(line)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def evaluate_alternatives(shared_dir: Path, rules_dir: Optional[Path] = None) -> List[dict]:
+    """Key figures under each policy alternative (POLICY_ALTERNATIVES); [] without the shared data."""
+    from bot.safety import build_screen
+    from bot.safety.rules import DEFAULT_RULES_DIR
+
+    if not (shared_dir / "public_crisis.jsonl").is_file():
+        return []
+    results = []
+    with tempfile.TemporaryDirectory(prefix="safety-policy-") as tmp:
+        for i, (name, change) in enumerate(POLICY_ALTERNATIVES.items()):
+            directory = _rewritten_rules(rules_dir or DEFAULT_RULES_DIR, Path(tmp) / str(i), change)
+            screen = build_screen(directory)
+            public = evaluate_public(screen, shared_dir) or {}
+            own = evaluate_own(screen)
+            imagery = own["psychedelic"]["n"] + own["idiom"]["n"]
+            imagery_alarms = sum(
+                round((own[key]["false_alarm_urgent_plus"] or 0) * own[key]["n"]) for key in ("psychedelic", "idiom")
+            )
+            results.append(
+                {
+                    "name": name,
+                    "crisis_recall_urgent_plus": public.get("crisis", {}).get("recall_urgent_plus"),
+                    "benign_false_alarm_urgent_plus": public.get("benign", {}).get("false_alarm_urgent_plus"),
+                    "own_imagery_idiom_false_alarms": _rate(imagery_alarms, imagery),
+                    "own_expectations_broken": len(own["failures"]),
+                }
+            )
+    return results
+
+
 def check_targets(public: Optional[dict], own: dict) -> Dict[str, dict]:
     """Each target with its value and whether it is met (None: not measured)."""
     values = {
@@ -271,6 +341,20 @@ def render_markdown(report: dict) -> str:
     tables.update({f"own:{name}": counts for name, counts in own["levels"].items()})
     for name, counts in tables.items():
         out.append(f"| {name} | " + " | ".join(str(counts.get(lv, 0)) for lv in LEVELS) + " |")
+    alternatives = report.get("alternatives") or []
+    if alternatives:
+        out += [
+            "",
+            "## Policy alternatives (measured, not in force)",
+            "",
+            "| alternative | crisis urgent+ | benign urgent+ | own imagery and idiom urgent+ | own examples broken |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for row in alternatives:
+            out.append(
+                f"| {row['name']} | {_fmt(row['crisis_recall_urgent_plus'])} | {_fmt(row['benign_false_alarm_urgent_plus'])}"
+                f" | {_fmt(row['own_imagery_idiom_false_alarms'])} | {row['own_expectations_broken']} |"
+            )
     out += ["", "## Targets", "", "| target | value | goal | met |", "|---|---:|---|---|"]
     for name, row in report["targets"].items():
         met = "n/a" if row["met"] is None else ("yes" if row["met"] else "**NO**")
@@ -321,6 +405,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "public": public,
         "own": own,
         "targets": check_targets(public, own),
+        "alternatives": evaluate_alternatives(shared_dir) if public is not None else [],
     }
     markdown = render_markdown(report)
     print(markdown)

@@ -67,3 +67,21 @@ def test_shared_dir_argument_wins_and_reports_rules_of_missed_lines(tmp_path):
     crisis = report["public"]["crisis"]
     assert crisis["recall_urgent_plus"] == 0.5
     assert crisis["below_urgent_by_top_rule"] == {"si.mention.death": 1}
+    # The what-if policies are measured on rewritten copies of the rules, never in force.
+    alternatives = {row["name"]: row for row in report["alternatives"]}
+    assert alternatives["bare mentions of death, suicide or self-harm at urgent"]["crisis_recall_urgent_plus"] == 1.0
+    assert alternatives["past attempts and self-harm not capped at review"]["crisis_recall_urgent_plus"] == 0.5
+    assert "Policy alternatives (measured, not in force)" in (tmp_path / "out" / "safety_eval.md").read_text()
+
+
+def test_policy_alternatives_leave_the_packaged_rules_alone(tmp_path):
+    from bot.safety.evaluate import POLICY_ALTERNATIVES, _rewritten_rules
+    from bot.safety.rules import DEFAULT_RULES_DIR, load_rules
+
+    before = {p.name: p.read_text() for p in DEFAULT_RULES_DIR.iterdir()}
+    copy = _rewritten_rules(DEFAULT_RULES_DIR, tmp_path / "rules", POLICY_ALTERNATIVES["bare mentions of death, suicide or self-harm at urgent"])
+    assert {p.name: p.read_text() for p in DEFAULT_RULES_DIR.iterdir()} == before
+    rewritten = load_rules(copy)
+    assert rewritten.target("sh.mention").level == "urgent"
+    assert rewritten.target("sh.mention").current_level is None
+    assert load_rules().target("sh.mention").level == "review"
