@@ -71,6 +71,10 @@ def build_nlp(rules: RuleSet) -> Language:
     lookups.add_table("lemma_lookup", lemma_lookup)
     lemmatizer.initialize(lookups=lookups)
 
+    # Text-speak that stands for two words ("dnt", "wnna") becomes two tokens, like "dont".
+    for word, pieces in rules.normalisation.splits.items():
+        nlp.tokenizer.add_special_case(word, [{"ORTH": part, "NORM": norm} for part, norm in pieces])
+
     known = set(lemma_lookup) | set(lemma_lookup.values())
     for words in lemma_index.values():
         known.update(words)

@@ -9,7 +9,8 @@ Files in a rules directory:
   targets_*.jsonl     target rules: what to flag, its category and level
   context.jsonl       ConText modifier rules (negation, history, hypotheticals...)
   lexicon.jsonl       named alternatives (@SELF, @DIE...) usable in target patterns
-  normalise.jsonl     spelling fixes, fuzzy-matched key terms, lemma overrides, masked (censored) key terms
+  normalise.jsonl     spelling fixes, fuzzy-matched key terms, lemma overrides, masked (censored) key terms,
+                      text-speak split into two tokens
 """
 from __future__ import annotations
 
@@ -109,6 +110,7 @@ class Normalisation:
     known_words: Tuple[str, ...]
     lemma_overrides: Mapping[str, str]
     masked_terms: Tuple[str, ...] = ()
+    splits: Mapping[str, Tuple[Tuple[str, str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -362,6 +364,7 @@ def _load_normalisation(path: Path) -> Normalisation:
     fuzzy: List[str] = []
     known: List[str] = []
     masked: List[str] = []
+    splits: Dict[str, Tuple[Tuple[str, str], ...]] = {}
     for source, record in _records(path):
         kind = record.get("kind")
         if kind in ("spelling", "lemma"):
@@ -385,14 +388,29 @@ def _load_normalisation(path: Path) -> Normalisation:
             if not all(t.isalpha() for t in terms):
                 raise ValueError(f"{source}: masked terms must be single words of letters")
             masked.extend(t.lower() for t in terms)
+        elif kind == "split":
+            _check_keys(source, record, {"kind", "from", "parts", "norms"}, {"description"})
+            word = record["from"]
+            parts = _string_list(source, record["parts"], "parts")
+            norms = _string_list(source, record["norms"], "norms")
+            if not isinstance(word, str) or word != word.lower() or "".join(parts) != word:
+                raise ValueError(f"{source}: split parts must spell 'from' exactly, in lower case")
+            if len(parts) < 2 or len(parts) != len(norms):
+                raise ValueError(f"{source}: a split needs two or more parts and one norm per part")
+            if word in splits:
+                raise ValueError(f"{source}: duplicate split entry {word!r}")
+            splits[word] = tuple(zip(parts, (n.lower() for n in norms)))
         else:
-            raise ValueError(f"{source}: bad kind {kind!r} (expected spelling, lemma, fuzzy, known or masked)")
+            raise ValueError(
+                f"{source}: bad kind {kind!r} (expected spelling, lemma, fuzzy, known, masked or split)"
+            )
     return Normalisation(
         spelling=spelling,
         fuzzy_terms=tuple(fuzzy),
         known_words=tuple(known),
         lemma_overrides=lemma,
         masked_terms=tuple(masked),
+        splits=splits,
     )
 
 

@@ -118,3 +118,28 @@ def test_the_packaged_rules_directory_can_be_copied_and_loaded(tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(DEFAULT_RULES_DIR, copy)
     assert load_rules(copy).version == load_rules().version
+
+
+@pytest.mark.parametrize(
+    "record, problem",
+    [
+        ({"kind": "split", "from": "dnt", "parts": ["d", "n"], "norms": ["do", "not"]}, "spell 'from' exactly"),
+        ({"kind": "split", "from": "dnt", "parts": ["dnt"], "norms": ["do"]}, "two or more parts"),
+        ({"kind": "split", "from": "dnt", "parts": ["d", "nt"], "norms": ["do"]}, "one norm per part"),
+        ({"kind": "split", "from": "dnt", "parts": ["d", "nt"], "norms": ["do", "not"], "to": "x"}, "unknown key"),
+    ],
+)
+def test_split_entries_are_checked(tmp_path, record, problem):
+    from bot.safety.rules import load_rules
+
+    directory = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, directory)
+    with (directory / "normalise.jsonl").open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+    with pytest.raises(ValueError, match=problem):
+        load_rules(directory)
+
+
+def test_a_split_makes_two_tokens_with_their_norms(safety_screen):
+    doc = safety_screen.nlp("i dnt wanna live")
+    assert [(t.text, t.norm_) for t in doc][:3] == [("i", "i"), ("d", "do"), ("nt", "not")]
