@@ -3,7 +3,9 @@
 It replaces Rasa's built-in `rest` channel (same URL and reply format) and adds
 what a clinic needs in front of the assistant: request validation with clear
 400/413 answers, a polite refusal for senders who are not enrolled (their
-message is stored nowhere), and no message text in the logs.
+message is stored nowhere), and no message text in the logs. It remembers each
+sender's last message for a short while (in memory) and passes it on with the
+next one, so the safety screen can read a sentence typed in pieces.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from bot.chat_gate import RejectedRequest, is_enrolled, parse_webhook_body
 from bot.crisis import format_resources, load_crisis_context
 from bot.routing import intent_for
 from bot.safety import screen
+from bot.safety.fragments import PREVIOUS_TEXT_KEY, RecentMessages, screen_with_previous
 from bot.settings import REPO_ROOT, load_settings
 from bot.storage.db import make_engine, make_session_factory
 
@@ -52,6 +55,7 @@ class PatientRestInput(InputChannel):
         self._sessions = make_session_factory(make_engine(settings.database_url))
         self._not_enrolled_text = _domain_response("utter_not_enrolled")
         self._failsafe_text = _domain_response("utter_failsafe")
+        self._recent = RecentMessages()
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -76,29 +80,34 @@ class PatientRestInput(InputChannel):
                     [{"recipient_id": incoming.sender, "text": self._not_enrolled_text}]
                 )
 
+            previous = self._recent.swap(incoming.sender, incoming.text)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
                     UserMessage(
-                        incoming.text, collector, incoming.sender, input_channel=self.name()
+                        incoming.text,
+                        collector,
+                        incoming.sender,
+                        input_channel=self.name(),
+                        metadata={PREVIOUS_TEXT_KEY: previous} if previous else None,
                     )
                 )
             except Exception:
                 logger.exception("handling a patient message failed (text not logged)")
             replies = collector.messages
-            failsafe = await self._failsafe_if_needed(incoming, replies)
+            failsafe = await self._failsafe_if_needed(incoming, previous, replies)
             return response.json(replies + failsafe)
 
         return webhook
 
-    async def _failsafe_if_needed(self, incoming, replies: list[dict]) -> list[dict]:
+    async def _failsafe_if_needed(self, incoming, previous: Optional[str], replies: list[dict]) -> list[dict]:
         """The crisis lines, if the assistant's replies lack them when they are needed.
 
         Needed when the assistant said nothing at all, or when the message is a
         crisis and the replies do not carry the clinic's crisis lines (the
         action server being down, say). Never leave a patient with nothing.
         """
-        crisis = intent_for(screen(incoming.text).to_dict()) is not None
+        crisis = intent_for(screen_with_previous(screen, previous, incoming.text).to_dict()) is not None
         if replies and not crisis:
             return []
         loop = asyncio.get_running_loop()

@@ -4,7 +4,9 @@ Placed last in the pipeline. At `urgent` or above it replaces the predicted
 intent with `crisis` (or `medical_red_flag`) at confidence 1.0, so the rules in
 data/rules/ can route the conversation from any state, even mid-form. Every
 message carries its assessment under the `safety` key of its parse data, where
-actions and the turn recorder read it.
+actions and the turn recorder read it. A message is also read after the
+sender's previous one when the channel passes it in the metadata
+(`previous_text`), so a sentence typed in pieces is still screened.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.routing import intent_for
 from bot.safety import screen
+from bot.safety.fragments import PREVIOUS_TEXT_KEY, screen_with_previous
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +63,10 @@ class SafetyScreen(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         """Attach an assessment to each message; take over the intent in a crisis."""
         for message in messages:
-            assessment = screen(message.get(TEXT) or "").to_dict()
+            metadata = message.get("metadata") or {}
+            previous = metadata.get(PREVIOUS_TEXT_KEY) if isinstance(metadata, dict) else None
+            text = message.get(TEXT) or ""
+            assessment = screen_with_previous(screen, previous if isinstance(previous, str) else None, text).to_dict()
             message.set(SAFETY_KEY, assessment, add_to_output=True)
             intent = intent_for(assessment)
             if intent is None:

@@ -117,3 +117,20 @@ def test_a_crisis_in_the_middle_of_journaling_gets_the_crisis_protocol(servers):
     # The journaling form is not resumed: the crisis protocol goes on instead.
     after = _texts(servers.say(sender, "thanks"))
     assert "journal" not in after.lower()
+
+
+def test_a_sentence_typed_in_two_pieces_is_screened_as_one(servers):
+    sender = "demo-ava"
+    first = _texts(servers.say(sender, "honestly i just want to"))
+    assert "988" not in first
+    replies = _texts(servers.say(sender, "die"))
+    assert "988" in replies
+    assert "care team know" in replies
+    servers.settle()
+    rows = [r for r in _assessments(servers, sender) if r[1] == "die"]
+    assessment = rows[-1][0]
+    assert assessment.level in ("urgent", "emergency")
+    assert "suicidal_ideation" in assessment.categories
+    finding = assessment.findings[0]
+    assert "with previous message" in finding["modifiers"]
+    assert (finding["start"], finding["end"], finding["text"]) == (0, 3, "die")
