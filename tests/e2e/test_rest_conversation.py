@@ -29,6 +29,16 @@ def _assessments(servers, sender):
         ).all()
 
 
+def _crisis_assessment(servers, sender, text):
+    """The stored assessment of the sender's last message `text`, which must be a crisis."""
+    servers.settle()
+    rows = [r for r in _assessments(servers, sender) if r[1] == text]
+    assessment = rows[-1][0]
+    assert assessment.level in ("urgent", "emergency")
+    assert "suicidal_ideation" in assessment.categories
+    return assessment
+
+
 def test_hi_gets_a_greeting_with_the_patient_name_and_is_recorded(servers):
     replies = servers.say("demo-ava", "hi")
     assert "Hi Ava" in _texts(replies)
@@ -100,11 +110,7 @@ def test_a_crisis_in_the_middle_of_journaling_gets_the_crisis_protocol(servers):
     assert "988" in replies
     assert "care team know" in replies
     assert "safety plan" in replies
-    servers.settle()
-    rows = [r for r in _assessments(servers, sender) if r[1] == "i want to kil myself"]
-    assessment = rows[-1][0]
-    assert assessment.level in ("urgent", "emergency")
-    assert "suicidal_ideation" in assessment.categories
+    assessment = _crisis_assessment(servers, sender, "i want to kil myself")
     assert assessment.findings and assessment.findings[0]["rule"]
     with servers.sessions() as session:
         drafts = session.scalars(
@@ -126,11 +132,6 @@ def test_a_sentence_typed_in_two_pieces_is_screened_as_one(servers):
     replies = _texts(servers.say(sender, "die"))
     assert "988" in replies
     assert "care team know" in replies
-    servers.settle()
-    rows = [r for r in _assessments(servers, sender) if r[1] == "die"]
-    assessment = rows[-1][0]
-    assert assessment.level in ("urgent", "emergency")
-    assert "suicidal_ideation" in assessment.categories
-    finding = assessment.findings[0]
+    finding = _crisis_assessment(servers, sender, "die").findings[0]
     assert "with previous message" in finding["modifiers"]
     assert (finding["start"], finding["end"], finding["text"]) == (0, 3, "die")
