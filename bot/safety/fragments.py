@@ -10,12 +10,15 @@ make the next reply ("yes") a crisis again.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
 from typing import Callable, Optional, Tuple
 
 from bot.safety.model import Assessment, Finding, assessment_from_findings
+
+logger = logging.getLogger(__name__)
 
 # A piece typed more than this long after the last one is read on its own.
 FRAGMENT_SECONDS = 120.0
@@ -36,6 +39,15 @@ def screen_with_previous(
     added findings are offsets in `text`; their span starts at 0.
     """
     alone = screen(text)
+    try:
+        return _with_join(screen, alone, previous, text)
+    except Exception:
+        # The message's own assessment stands; reading across the join is an extra.
+        logger.exception("screening across the previous message failed; the message alone is used")
+        return alone
+
+
+def _with_join(screen: Callable[[str], Assessment], alone: Assessment, previous: Optional[str], text: str) -> Assessment:
     previous = (previous or "").rstrip()[-PREVIOUS_CHARS:]
     current = text.lstrip()
     if not previous or not current or previous.endswith(_CLOSED) or previous.startswith("/"):

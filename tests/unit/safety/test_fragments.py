@@ -49,3 +49,15 @@ def test_recent_messages_forget_after_the_window_and_beyond_the_bound():
     recent.swap("b", "one")
     recent.swap("c", "two")  # "a" is the least recently heard and is forgotten
     assert recent.swap("a", "again") is None
+
+
+def test_a_failure_across_the_join_leaves_the_message_s_own_assessment(safety_screen, caplog):
+    def flaky(text):
+        if text == "die":
+            return safety_screen(text)
+        raise RuntimeError("boom")
+
+    with caplog.at_level("ERROR"):
+        assessment = screen_with_previous(flaky, "i want to", "die")
+    assert assessment == safety_screen("die")
+    assert "screening across the previous message failed" in caplog.text
