@@ -173,7 +173,7 @@ def evaluate_own(screen, examples_dir: Path = OWN_EXAMPLES) -> dict:
         """Share of a set's examples screened at urgent or above."""
         items = by_set.get(name, [])
         hits = sum(level_rank(a.level) >= URGENT for _, a in items)
-        return {"n": len(items), "false_alarm_urgent_plus": _rate(hits, len(items))}
+        return {"n": len(items), "urgent_plus": hits, "false_alarm_urgent_plus": _rate(hits, len(items))}
 
     medical = by_set.get("medical", [])
     caught = sum(
@@ -249,9 +249,7 @@ def evaluate_alternatives(shared_dir: Path, rules_dir: Optional[Path] = None) ->
             public = evaluate_public(screen, shared_dir) or {}
             own = evaluate_own(screen)
             imagery = own["psychedelic"]["n"] + own["idiom"]["n"]
-            imagery_alarms = sum(
-                round((own[key]["false_alarm_urgent_plus"] or 0) * own[key]["n"]) for key in ("psychedelic", "idiom")
-            )
+            imagery_alarms = own["psychedelic"]["urgent_plus"] + own["idiom"]["urgent_plus"]
             results.append(
                 {
                     "name": name,
