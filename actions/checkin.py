@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -93,12 +94,15 @@ class ValidateCheckinForm(FormValidation):
 
 def _store(tracker: Tracker) -> tuple[bool, Optional[str], Optional[str]]:
     """Store the answers given so far; (stored, phase, clinic medical contact)."""
-    answers = {name: tracker.get_slot(name) for name in CHECKIN_SLOTS}
+    return _store_answers(tracker.sender_id, {name: tracker.get_slot(name) for name in CHECKIN_SLOTS})
+
+
+def _store_answers(sender_id: str, answers: Dict[str, Any]) -> tuple[bool, Optional[str], Optional[str]]:
     if all(value is None for value in answers.values()):
         return False, None, None
     try:
         with session_factory().begin() as session:
-            patient = find_patient_by_sender(session, tracker.sender_id)
+            patient = find_patient_by_sender(session, sender_id)
             if patient is None:
                 return False, None, None
             save_checkin(
@@ -147,3 +151,21 @@ class ActionStopCheckin(Action):
     ) -> List[Dict[Text, Any]]:
         _store(tracker)
         return reset(CHECKIN_SLOTS)
+
+
+def store_interrupted_checkin(tracker: Tracker) -> Optional[threading.Thread]:
+    """Store a check-in that a crisis interrupted, in the background; the thread, if any.
+
+    The ratings a patient gave just before a crisis matter to the therapist, but
+    the crisis reply must never wait on the database: the answers are copied now
+    and written by a short-lived thread (a database that is down loses only this
+    partial check-in, and says so in the log).
+    """
+    answers = {name: tracker.get_slot(name) for name in CHECKIN_SLOTS}
+    if all(value is None for value in answers.values()):
+        return None
+    thread = threading.Thread(
+        target=_store_answers, args=(tracker.sender_id, answers), name="interrupted-checkin", daemon=True
+    )
+    thread.start()
+    return thread

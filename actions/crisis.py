@@ -10,6 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.checkin import store_interrupted_checkin
 from actions.common import (
     FormValidation,
     CHECKIN_SLOTS,
@@ -87,6 +88,7 @@ class ActionCrisisProtocol(Action):
             level = "urgent"  # the protocol runs at urgent at least, whatever started it
         context = _context(tracker)
         utter_all(dispatcher, crisis_reply(level, context.resources))
+        store_interrupted_checkin(tracker)
         key, started_at = uuid.uuid4().hex, utcnow().isoformat()
         events = reset(JOURNAL_SLOTS, GROUNDING_SLOTS, CHECKIN_SLOTS, SCREENER_SLOTS) + [
             SlotSet("crisis_level", level),
@@ -200,5 +202,6 @@ class ActionMedicalProtocol(Action):
         context = _context(tracker)
         level = latest_safety(tracker)["level"]
         utter_all(dispatcher, medical_reply(level, context.resources, context.medical_contact))
+        store_interrupted_checkin(tracker)
         # The screener, if one is running, goes on; any other form was closed.
         return reset(JOURNAL_SLOTS, GROUNDING_SLOTS, CHECKIN_SLOTS)

@@ -1,4 +1,6 @@
 """The crisis protocol: the clinic's resources at once, the C-SSRS screener to its end, the plan."""
+import threading
+
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select, update
@@ -6,7 +8,7 @@ from sqlalchemy import select, update
 from actions.crisis import ActionCrisisClose, ActionCrisisProtocol, ActionMedicalProtocol, ValidateCssrsForm
 from bot import runtime
 from bot.screener import QUESTIONS
-from bot.storage.models import Clinic, CrisisScreening, Patient, SafetyPlan
+from bot.storage.models import Clinic, CrisisScreening, MoodCheckin, Patient, SafetyPlan
 from tests.actions.conftest import make_tracker, responses, run, slots_of
 from tests.helpers import free_port
 
@@ -183,3 +185,31 @@ def test_a_medical_emergency_says_call_now_and_leaves_the_screener_running(runti
     assert "utter_medical_emergency" in _texts(dispatcher)
     assert not any(name.startswith("crisis") or "_sui" in name for name in _texts(dispatcher))
     assert "cssrs_q1" not in slots_of(events)
+
+
+def _join_background_writes():
+    for thread in threading.enumerate():
+        if thread.name == "interrupted-checkin":
+            thread.join(10)
+
+
+@pytest.mark.parametrize("action, safety", [(ActionCrisisProtocol, URGENT), (ActionMedicalProtocol, MEDICAL)])
+def test_a_check_in_interrupted_by_a_crisis_keeps_the_answers_given(runtime_db, dispatcher, action, safety):
+    tracker = make_tracker(
+        text="...", intent="crisis", safety=safety, slots={"checkin_mood": 2.0, "checkin_anxiety": 9.0}
+    )
+    events = run(action(), tracker, dispatcher)
+    first = "utter_crisis_opening" if action is ActionCrisisProtocol else "utter_medical_opening"
+    assert responses(dispatcher)[0] == first
+    assert slots_of(events)["checkin_mood"] is None  # the form is left behind
+    _join_background_writes()
+    with runtime_db() as session:
+        [checkin] = session.scalars(select(MoodCheckin)).all()
+    assert (checkin.mood, checkin.anxiety, checkin.sleep) == (2, 9, None)
+
+
+def test_a_crisis_outside_a_check_in_stores_no_check_in(runtime_db, dispatcher):
+    run(ActionCrisisProtocol(), make_tracker(text="...", intent="crisis", safety=URGENT), dispatcher)
+    _join_background_writes()
+    with runtime_db() as session:
+        assert session.scalars(select(MoodCheckin)).all() == []
