@@ -49,7 +49,7 @@ shell: setup train
 	@$(PY) -m bot shell
 
 test: setup
-	@scripts/ensure-chromium.sh
+	@scripts/ensure-test-programs.sh
 	@$(PY) -m pytest
 
 bench: setup train

@@ -83,6 +83,10 @@ def raise_patient_alert(
         episode_minutes = settings().alert_episode_minutes
     categories = list(dict.fromkeys(categories))
 
+    # One patient's alerts change one at a time, across processes: the patient's row
+    # is locked first, so two instances seeing a first crisis at once open one alert,
+    # not two (PostgreSQL; SQLite already serialises writers).
+    session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
     alert = session.scalar(
         select(CrisisAlert)
         .where(CrisisAlert.patient_id == patient_id, CrisisAlert.status != "resolved")

@@ -49,7 +49,7 @@ def pytest_collection_modifyitems(items):
 def chromium():
     """A running headless Chromium."""
     if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: run `sudo scripts/ensure-chromium.sh` "
+        pytest.fail("Chromium is missing: run `sudo scripts/ensure-test-programs.sh` "
                     "(or `apt-get install -y chromium`) and run the tests again.", pytrace=False)
     from playwright.sync_api import sync_playwright
 

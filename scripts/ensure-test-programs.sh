@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Make sure the programs the tests drive for real are installed from Debian's
+# packages: Chromium for the browser tests (tests/browser) and the PostgreSQL
+# server for the multi-instance tests (tests/postgres). Installs what is missing
+# with one apt-get when we are root; otherwise says in one line what to do.
+# Exit status 0 means every program is there.
+set -euo pipefail
+
+# package:path pairs; PROGRAMS is overridable only to test this script.
+PROGRAMS=${PROGRAMS:-"chromium:/usr/bin/chromium postgresql-15:/usr/lib/postgresql/15/bin/initdb"}
+
+missing=()
+for pair in $PROGRAMS; do
+    [ -x "${pair#*:}" ] || missing+=("${pair%%:*}")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: ${missing[*]} missing and apt-get is not available; install them from your distribution" >&2
+    exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "error: ${missing[*]} missing; install with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "Installing for the tests: ${missing[*]} (apt-get install)"
+log=$(mktemp)
+if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    echo "error: installing ${missing[*]} with apt-get failed; last lines of its output:" >&2
+    tail -n 5 "$log" >&2
+    rm -f "$log"
+    exit 1
+fi
+rm -f "$log"
+for pair in $PROGRAMS; do
+    if [ ! -x "${pair#*:}" ]; then
+        echo "error: apt-get installed ${pair%%:*} but ${pair#*:} is still missing" >&2
+        exit 1
+    fi
+done
+echo "Installed: ${missing[*]}"
