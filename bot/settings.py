@@ -65,6 +65,7 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     chat_relay_timeout_seconds: int = 30
+    trusted_proxies: int = 0
     safety_eval_dir: Optional[Path] = None
 
     @property
@@ -169,6 +170,7 @@ def load_settings(
         login_max_failures=_int(get, "LOGIN_MAX_FAILURES", 5, 1, 100),
         login_lockout_minutes=_int(get, "LOGIN_LOCKOUT_MINUTES", 15, 1, 24 * 60),
         chat_relay_timeout_seconds=_int(get, "CHAT_RELAY_TIMEOUT_SECONDS", 30, 1, 300),
+        trusted_proxies=_int(get, "TRUSTED_PROXIES", 0, 0, 5),
         safety_eval_dir=Path(get("SAFETY_EVAL_DIR")) if get("SAFETY_EVAL_DIR") else None,
     )
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any, Mapping, Optional
 
 from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.runtime import settings as process_settings
 from bot.storage.db import make_engine, make_session_factory
@@ -22,6 +23,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=256 * 1024,
         RASA_URL=settings.rasa_url,
         CHAT_RELAY_TIMEOUT_SECONDS=settings.chat_relay_timeout_seconds,
+        TRUSTED_PROXIES=settings.trusted_proxies,
         MAX_MESSAGE_CHARS=settings.max_message_chars,
         PUBLIC_BASE_URL=settings.public_base_url,
         SESSION_TIMEOUT_MINUTES=settings.session_timeout_minutes,
@@ -44,6 +46,12 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     if https:
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_TIMEOUT_MINUTES"])
+
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        # Behind a reverse proxy the client address (sign-in limits, audit) and the
+        # scheme come from its X-Forwarded-* headers, trusted for `proxies` hops only.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     app.extensions["db_sessions"] = make_session_factory(make_engine(app.config["DATABASE_URL"]))
 

@@ -139,3 +139,23 @@ def test_signing_in_starts_a_fresh_session(client, auth):
     auth.login()
     with client.session_transaction() as session:
         assert "planted" not in session
+
+
+@pytest.mark.parametrize("proxies, expected", [(0, "addr:127.0.0.1"), (1, "addr:203.0.113.9")])
+def test_behind_a_trusted_proxy_failures_count_against_the_forwarded_address(settings, demo, proxies, expected):
+    config = {"TESTING": True, "WTF_CSRF_ENABLED": False, "DATABASE_URL": settings.database_url,
+              "SECRET_KEY": "test", "TRUSTED_PROXIES": proxies}
+    client = create_app(config).test_client()
+    reply = client.post("/login", data={"email": THERAPIST, "password": "guess"},
+                        headers={"X-Forwarded-For": "203.0.113.9"})
+    assert reply.status_code == 401
+    with demo() as session:
+        assert set(session.scalars(select(LoginFailure.key))) == {f"clinician:{THERAPIST}", expected}
+
+
+def test_trusted_proxies_is_a_checked_setting(tmp_path):
+    from bot.settings import ConfigError, load_settings
+
+    assert load_settings(environ={"TRUSTED_PROXIES": "1"}, env_file=tmp_path / "no.env").trusted_proxies == 1
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        load_settings(environ={"TRUSTED_PROXIES": "many"}, env_file=tmp_path / "no.env")
