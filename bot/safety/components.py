@@ -9,6 +9,7 @@ import itertools
 import re
 import warnings
 from bisect import bisect_left, bisect_right
+from functools import lru_cache
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from spacy.attrs import LEMMA, NORM, SENT_START
@@ -306,6 +307,18 @@ def make_safety_target_matcher(nlp: Language, name: str) -> "SafetyTargetMatcher
     return SafetyTargetMatcher(nlp, name)
 
 
+@lru_cache(maxsize=None)
+def _anchor_score(values: Tuple[str, ...]) -> Tuple[int, Tuple[str, ...]]:
+    """(how common the words are: 0 rare, 1 common, 2 function word; the words sorted)."""
+    if any(v in _FUNCTION_WORDS for v in values):
+        score = 2
+    elif any(v in _COMMON_WORDS for v in values):
+        score = 1
+    else:
+        score = 0
+    return score, tuple(sorted(values))
+
+
 class SafetyTargetMatcher:
     """Finds target phrases with spaCy Matchers and stores them in doc.spans["safety_targets"].
 
@@ -350,15 +363,9 @@ class SafetyTargetMatcher:
             if isinstance(value, dict):
                 if set(value) != {"IN"}:
                     continue
-                values = tuple(sorted(value["IN"]))
+                score, values = _anchor_score(tuple(value["IN"]))
             else:
-                values = (value,)
-            if any(v in _FUNCTION_WORDS for v in values):
-                score = 2
-            elif any(v in _COMMON_WORDS for v in values):
-                score = 1
-            else:
-                score = 0
+                score, values = _anchor_score((value,))
             scored.append((score, position, values))
         scored.sort()
         if not scored:
