@@ -38,6 +38,10 @@ MODIFIER_NAMES = {
 _CURRENT_NAMES = frozenset({"current", "recent"})
 
 _TIME_CATEGORIES = ("HISTORICAL", "CURRENT", "RECENT", "SINCE_RECENT")
+# A next sentence is read as an ellipsis of the one before when it is short ("I still do
+# sometimes.") or opens with the phrase ("I still do it when things get bad at work").
+ELLIPSIS_TOKENS = 8
+ELLIPSIS_LEAD = 3
 # Categories whose denials a recent "in/for/since" date turns into recent behaviour.
 _BEHAVIOUR_CATEGORIES = frozenset({"suicidal_behavior", "self_harm"})
 # A new clause in the present tense ("... and i want to die", "..., i feel the same now")
@@ -587,6 +591,7 @@ class SafetyContext:
         self._token_matcher = Matcher(nlp.vocab, validate=False)
         self._phrase_matcher = PhraseMatcher(nlp.vocab, attr="NORM")
         self._rules: Dict[str, object] = {}
+        self._followed_by: Dict[str, frozenset] = {}
         self._terminating = {k.upper(): [v.upper() for v in values] for k, values in terminating_types.items()}
         _set_doc_extension("safety_context")
         _set_doc_extension("safety_modifiers_seen")
@@ -612,12 +617,26 @@ class SafetyContext:
                     )
                     key = f"{rule.id}#{len(self._rules)}"
                     self._rules[key] = converted
+                    if rule.followed_by:
+                        self._followed_by[key] = frozenset(rule.followed_by)
                     if pattern is None:
                         self._phrase_matcher.add(key, [self._tokenizer(rule.literal)])
                     else:
                         self._token_matcher.add(key, [pattern])
             except (ValueError, TypeError, KeyError) as exc:
                 raise ValueError(f"{rule.source}: ConText rejected rule {rule.id}: {exc}") from None
+
+    def _next_word_allowed(self, doc: Doc, sent: Span, key: str, end: int) -> bool:
+        """A rule with `followed_by` matches only before one of those words, or "$" (the sentence ends)."""
+        allowed = self._followed_by.get(key)
+        if allowed is None:
+            return True
+        after = end
+        while after < sent.end and doc[after].is_space:
+            after += 1
+        if after >= sent.end or doc[after].is_punct:
+            return "$" in allowed
+        return doc[after].norm_ in allowed
 
     @staticmethod
     def _ends_with_want(region: Span, after: int) -> bool:
@@ -737,6 +756,8 @@ class SafetyContext:
             matches += [(k, sent.start + s, sent.start + e) for k, s, e in self._token_matcher(sent)]
         if len(self._phrase_matcher):
             matches += self._phrase_matcher(sent)
+        if self._followed_by:
+            matches = [m for m in matches if self._next_word_allowed(doc, sent, strings[m[0]], m[2])]
         modifiers = []
         # Of overlapping modifier phrases the longest wins ("no thoughts of" over "no"), as in ConText.
         for match_id, start, end in self._prune(matches) if matches else ():
@@ -798,9 +819,42 @@ class SafetyContext:
                 m_start, m_end = modifier.modifier_span
                 span = doc[m_start:m_end]
                 seen.append((modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char))
+        self._carry_ellipsis(doc, targets, results, seen)
         doc._.safety_context = results
         doc._.safety_modifiers_seen = seen
         return doc
+
+    def _carry_ellipsis(self, doc: Doc, targets: List[Span], results: dict, seen: list) -> None:
+        """A short next sentence that only says the act goes on ("I still do.") dates the one before.
+
+        "I used to want to die. I still do sometimes." The ellipsis is a
+        CURRENT_WISH phrase in a sentence that holds no target of its own and is
+        at most ELLIPSIS_TOKENS words long or opens with the phrase; it applies
+        to every target of the sentence just before it.
+        """
+        if not targets:
+            return
+        sentences = list(doc.sents)
+        starts = [sent.start for sent in sentences]
+        by_sentence: Dict[int, List[Span]] = {}
+        for target in targets:
+            by_sentence.setdefault(bisect_right(starts, target.start) - 1, []).append(target)
+        for index, members in by_sentence.items():
+            if index + 1 >= len(sentences) or index + 1 in by_sentence:
+                continue
+            following = sentences[index + 1]
+            short = len([t for t in following if not (t.is_punct or t.is_space)]) <= ELLIPSIS_TOKENS
+            carried = [
+                m for m in self._modifiers(doc, following)
+                if m.category == "CURRENT_WISH" and (short or m.modifier_span[0] - following.start < ELLIPSIS_LEAD)
+            ]
+            for modifier in carried[:1]:
+                m_start, m_end = modifier.modifier_span
+                span = doc[m_start:m_end]
+                seen.append((modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char))
+                for target in members:
+                    key = (target.start, target.end)
+                    results[key] = results.get(key, ()) + (("CURRENT_WISH", modifier.rule.metadata["id"]),)
 
 
 @Language.factory("safety_decision")

@@ -97,6 +97,7 @@ class ContextRule:
     max_targets: Optional[int] = None
     allowed_types: Optional[Tuple[str, ...]] = None
     excluded_types: Optional[Tuple[str, ...]] = None
+    followed_by: Optional[Tuple[str, ...]] = None
     fire: Tuple[str, ...] = ()
     near_miss: Tuple[str, ...] = ()
 
@@ -293,7 +294,7 @@ def parse_target(source: Source, record: dict) -> TargetRule:
 
 
 _CONTEXT_REQUIRED = {"id", "literal", "category", "direction", "examples"}
-_CONTEXT_OPTIONAL = {"pattern", "max_scope", "max_targets", "allowed_types", "excluded_types"}
+_CONTEXT_OPTIONAL = {"pattern", "max_scope", "max_targets", "allowed_types", "excluded_types", "followed_by"}
 
 
 def parse_context(source: Source, record: dict) -> ContextRule:
@@ -326,6 +327,9 @@ def parse_context(source: Source, record: dict) -> ContextRule:
         raise ValueError(f"{source}: use allowed_types or excluded_types, not both")
     allowed = record.get("allowed_types")
     excluded = record.get("excluded_types")
+    followed_by = record.get("followed_by")
+    if followed_by is not None:
+        followed_by = tuple(w.lower() for w in _string_list(source, followed_by, "followed_by"))
     fire, near = _examples(source, record["examples"], near_miss_required=False)
     return ContextRule(
         id=rule_id,
@@ -338,6 +342,7 @@ def parse_context(source: Source, record: dict) -> ContextRule:
         max_targets=record.get("max_targets"),
         allowed_types=_string_list(source, allowed, "allowed_types") if allowed is not None else None,
         excluded_types=_string_list(source, excluded, "excluded_types") if excluded is not None else None,
+        followed_by=followed_by,
         fire=fire,
         near_miss=near,
     )

@@ -1,12 +1,13 @@
 """Context policy: ambivalence, recency, peaceful framing, company (escalation) and the pattern end anchor."""
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.safety import build_screen
 from bot.safety.patterns import END_ANCHOR, PatternError, compile_pattern, split_end_anchor
-from bot.safety.rules import load_rules
+from bot.safety.rules import DEFAULT_RULES_DIR, load_rules
 
 
 def _level(screen, text):
@@ -248,3 +249,43 @@ def test_an_ellipsis_that_carries_a_past_act_into_the_present(safety_screen, tex
 def test_trying_not_to_is_not_a_denial(safety_screen):
     assert _level(safety_screen, "i'm trying not to kill myself") == "urgent"
     assert _level(safety_screen, "i'm not going to kill myself") == "none"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("i used to want to die. i still do sometimes.", "urgent"),
+        ("i used to cut. still do.", "urgent"),
+        ("during the session i wanted to die. i still do.", "urgent"),
+        ("i used to cut. i miss it.", "urgent"),
+        ("i used to cut. i still do yoga.", "review"),
+        ("i used to cut. i still have the scars.", "review"),
+        ("i used to want to die. i don't anymore.", "review"),
+        ("my brother used to cut. he still does.", "review"),
+        ("i used to cut. i still do yoga every morning and it helps with everything.", "review"),
+    ],
+)
+def test_a_short_next_sentence_can_carry_a_past_act_into_the_present(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_followed_by_is_checked(tmp_path):
+    directory = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, directory)
+    with (directory / "context.jsonl").open("a") as handle:
+        handle.write(json.dumps({"id": "ctx.test.bad", "literal": "still", "category": "CURRENT",
+                                 "direction": "BACKWARD", "followed_by": "$",
+                                 "examples": {"fire": ["i still do"]}}) + "\n")
+    with pytest.raises(ValueError, match="followed_by"):
+        load_rules(directory)
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("i used to cut. i still do it when things get bad at work", "urgent"),
+        ("i used to cut. work has been really hard this month and honestly i still do.", "review"),
+    ],
+)
+def test_a_longer_next_sentence_carries_only_when_it_opens_with_the_ellipsis(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
