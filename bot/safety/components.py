@@ -825,12 +825,12 @@ class SafetyContext:
         return doc
 
     def _carry_ellipsis(self, doc: Doc, targets: List[Span], results: dict, seen: list) -> None:
-        """A short next sentence that only says the act goes on ("I still do.") dates the one before.
+        """A next sentence that says the act goes on ("I still do.") dates the one before.
 
         "I used to want to die. I still do sometimes." The ellipsis is a
-        CURRENT_WISH phrase in a sentence that holds no target of its own and is
-        at most ELLIPSIS_TOKENS words long or opens with the phrase; it applies
-        to every target of the sentence just before it.
+        CURRENT_WISH phrase in a sentence that holds no target of its own, names
+        no other person, and is at most ELLIPSIS_TOKENS words long or opens with
+        the phrase; it applies to every target of the sentence just before it.
         """
         if not targets:
             return
@@ -844,8 +844,11 @@ class SafetyContext:
                 continue
             following = sentences[index + 1]
             short = len([t for t in following if not (t.is_punct or t.is_space)]) <= ELLIPSIS_TOKENS
+            modifiers = self._modifiers(doc, following)
+            if any(m.category == "OTHER_PERSON" for m in modifiers):
+                continue  # "I used to cut. My sister still does."
             carried = [
-                m for m in self._modifiers(doc, following)
+                m for m in modifiers
                 if m.category == "CURRENT_WISH" and (short or m.modifier_span[0] - following.start < ELLIPSIS_LEAD)
             ]
             for modifier in carried[:1]:

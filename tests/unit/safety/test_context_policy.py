@@ -289,3 +289,8 @@ def test_followed_by_is_checked(tmp_path):
 )
 def test_a_longer_next_sentence_carries_only_when_it_opens_with_the_ellipsis(safety_screen, text, level):
     assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize("text", ["i used to cut. my sister still does.", "i used to cut. she still wants to."])
+def test_an_ellipsis_about_someone_else_carries_nothing(safety_screen, text):
+    assert _level(safety_screen, text) == "review"
