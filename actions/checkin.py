@@ -23,15 +23,15 @@ from actions.common import (
     reset,
     valid_rating,
 )
-from bot.checkin import (
+from bot.conversation.checkin import (
     lingering_dissociation,
     needs_grounding,
     parse_dissociation,
     parse_sleep,
     save_checkin,
 )
-from bot.journal import current_phase
-from bot.runtime import session_factory
+from bot.conversation.journal import current_phase
+from bot.storage.runtime import session_factory
 from bot.storage.patients import clinic_of, find_patient_by_sender
 
 logger = logging.getLogger(__name__)

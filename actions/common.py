@@ -11,14 +11,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
-from bot.checkin import is_valid_rating, parse_rating
-from bot.commands import is_command_text
-from bot.durable import DurableWriter
-from bot.journal import DraftSnapshot, apply_snapshot
-from bot.runtime import session_factory, settings
+from bot.conversation.checkin import is_valid_rating, parse_rating
+from bot.conversation.commands import is_command_text
+from bot.service.durable import DurableWriter
+from bot.conversation.journal import DraftSnapshot, apply_snapshot
+from bot.storage.runtime import session_factory, settings
 from bot.safety import screen as safe_screen  # process-wide; never raises
-from bot.screener import ScreeningSnapshot, apply_screening
-from bot.utterance import Utterance
+from bot.conversation.screener import ScreeningSnapshot, apply_screening
+from bot.conversation.utterance import Utterance
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def latest_entity(tracker, entity: str) -> Any:
 
 
 def is_command(tracker, intents: Iterable[str]) -> bool:
-    """True if the latest message is a command with one of `intents` (bot.commands).
+    """True if the latest message is a command with one of `intents` (bot.conversation.commands).
 
     Crisis and medical intents always count, whatever the message says.
     """

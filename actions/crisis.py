@@ -25,9 +25,9 @@ from actions.common import (
     reset,
     utter_all,
 )
-from bot.crisis import crisis_close_reply, crisis_reply, load_crisis_context, medical_reply
-from bot.runtime import session_factory, settings
-from bot.screener import (
+from bot.conversation.crisis import crisis_close_reply, crisis_reply, load_crisis_context, medical_reply
+from bot.storage.runtime import session_factory, settings
+from bot.conversation.screener import (
     NO,
     QUESTIONS,
     SAFE_NOW,

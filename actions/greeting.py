@@ -9,9 +9,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.journal import current_phase
-from bot.phase import BEFORE_SESSION, DAYS_AFTER, ONGOING, SAME_DAY
-from bot.runtime import session_factory
+from bot.conversation.journal import current_phase
+from bot.course.phase import BEFORE_SESSION, DAYS_AFTER, ONGOING, SAME_DAY
+from bot.storage.runtime import session_factory
 from bot.storage.patients import clinic_of, find_patient_by_sender
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from actions.common import (
     valid_rating,
 )
 from bot.content.exercises import exercise_by_id, exercise_library
-from bot.crisis import format_resources, load_crisis_context
-from bot.grounding import (
+from bot.conversation.crisis import format_resources, load_crisis_context
+from bot.conversation.grounding import (
     DEFAULT_EXERCISE,
     exercise_named_in,
     finish_session,
@@ -32,7 +32,7 @@ from bot.grounding import (
     result_response,
     start_session,
 )
-from bot.runtime import session_factory, settings
+from bot.storage.runtime import session_factory, settings
 from bot.storage.patients import find_patient_by_sender
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The journaling form: a prompt, the patient's words, a follow-up, a reflection, saved.
 
-Every step is written to a draft entry as it happens (bot.journal snapshots,
+Every step is written to a draft entry as it happens (bot.conversation.journal snapshots,
 through the durable writer), so a conversation left halfway leaves a draft,
 and a database that is away loses nothing.
 """
@@ -29,11 +29,11 @@ from actions.common import (
     safe_screen,
 )
 from bot.content.prompts import choose_prompt, prompt_by_id
-from bot.crisis import format_resources, load_crisis_context
-from bot.journal import DraftSnapshot, current_phase, recent_prompt_ids
-from bot.phase import ONGOING
-from bot.reflection import reflect
-from bot.runtime import session_factory, settings
+from bot.conversation.crisis import format_resources, load_crisis_context
+from bot.conversation.journal import DraftSnapshot, current_phase, recent_prompt_ids
+from bot.course.phase import ONGOING
+from bot.conversation.reflection import reflect
+from bot.storage.runtime import session_factory, settings
 from bot.storage.models import utcnow
 from bot.storage.patients import find_patient_by_sender
 

@@ -106,7 +106,7 @@ start = time.perf_counter()
 from bot.safety import build_screen
 from bot.safety._startup import import_spacy
 import_spacy()
-from bot.safety.components import import_context
+from bot.safety.components.context import import_context
 import_context()
 imported = time.perf_counter()
 screen = build_screen()

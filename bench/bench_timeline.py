@@ -26,14 +26,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bot.cli import migrate  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
+from bot.service.cli import migrate  # noqa: E402
+from bot.config.settings import load_settings  # noqa: E402
 from bot.storage.db import make_engine, make_session_factory  # noqa: E402
 from bot.storage.models import (  # noqa: E402
     ChatMessage, CrisisAlert, GroundingSession, JournalEntry, MoodCheckin, Patient,
     SafetyAssessment, utcnow,
 )
-from bot.storage.seed import seed_demo_clinic  # noqa: E402
+from bot.clinic.seed import seed_demo_clinic  # noqa: E402
 
 ENTRIES = 10_000
 REQUESTS_PER_VARIANT = 60

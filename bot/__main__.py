@@ -1,6 +1,6 @@
-"""`python -m bot`: operator commands (see bot/cli.py)."""
+"""`python -m bot`: operator commands (see bot/service/cli.py)."""
 import sys
 
-from bot.cli import main
+from bot.service.cli import main
 
 sys.exit(main())

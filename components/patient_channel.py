@@ -20,12 +20,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.chat_gate import RejectedRequest, is_enrolled, parse_webhook_body
-from bot.crisis import format_resources, load_crisis_context
-from bot.routing import intent_for
+from bot.service.chat_gate import RejectedRequest, is_enrolled, parse_webhook_body
+from bot.conversation.crisis import format_resources, load_crisis_context
+from bot.conversation.routing import intent_for
 from bot.safety import screen
 from bot.safety.fragments import PREVIOUS_TEXT_KEY, RecentMessages, screen_with_previous
-from bot.settings import REPO_ROOT, load_settings
+from bot.config.settings import REPO_ROOT, load_settings
 from bot.storage.db import make_engine, make_session_factory
 
 logger = logging.getLogger(__name__)

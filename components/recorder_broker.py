@@ -14,8 +14,8 @@ from typing import Any, Dict, Optional, Text
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.recorder import start_turn_recorder
-from bot.turns import turn_record
+from bot.service.recorder import start_turn_recorder
+from bot.service.turns import turn_record
 
 logger = logging.getLogger(__name__)
 

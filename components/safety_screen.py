@@ -27,7 +27,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.routing import intent_for
+from bot.conversation.routing import intent_for
 from bot.safety import screen
 from bot.safety.fragments import PREVIOUS_TEXT_KEY, screen_with_previous
 

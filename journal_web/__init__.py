@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot.runtime import settings as process_settings
+from bot.storage.runtime import settings as process_settings
 from bot.storage.db import make_engine, make_session_factory
 
 
@@ -39,7 +39,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config["SECRET_KEY"]:
-        from bot.secret_key import load_or_create_secret_key
+        from bot.config.secret_key import load_or_create_secret_key
 
         app.config["SECRET_KEY"] = load_or_create_secret_key()
     https = str(app.config["PUBLIC_BASE_URL"]).startswith("https://")

@@ -4,7 +4,7 @@ import sys
 
 from waitress import serve
 
-from bot.settings import ConfigError
+from bot.config.settings import ConfigError
 from journal_web import create_app
 
 
@@ -12,7 +12,7 @@ def main() -> int:
     """Run the production WSGI server."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        from bot.runtime import settings
+        from bot.storage.runtime import settings
 
         app = create_app()
         serve(app, host=settings().web_host, port=settings().web_port, threads=8, _quiet=True)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.escalation.alerts import acknowledge
 from bot.escalation.notifiers.format import categories_text, local_time
 from bot.escalation.tokens import ACK_PATH, ExpiredToken, InvalidToken, read_ack_token
-from bot.runtime import settings as process_settings
+from bot.storage.runtime import settings as process_settings
 from bot.storage.models import Clinic, Clinician, CrisisAlert, Patient, utcnow
 from journal_web import db_session
 

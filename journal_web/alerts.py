@@ -8,7 +8,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from bot import access, audit, inbox
+from bot.clinic import access, inbox
+
+from bot.storage import audit
 from bot.storage.models import Clinician, Patient
 from journal_web import db_session
 from journal_web.forms import AcknowledgeForm, ResolveForm, ReviewForm

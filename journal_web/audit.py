@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
-from bot.audit import audit_page
+from bot.storage.audit import audit_page
 from bot.storage.models import Patient
 from journal_web import db_session
 from journal_web.users import admin_required, me

@@ -9,8 +9,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from bot import audit, invites, throttle
-from bot.passwords import verify_password
+from bot.storage import audit
+
+from bot.clinic import invites, throttle
+from bot.clinic.passwords import verify_password
 from bot.storage.models import Clinician
 from journal_web import db_session
 from journal_web.forms import ActionForm, LoginForm, PassphraseForm, PatientLoginForm

@@ -9,9 +9,9 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.chat_relay import RelayError, relay
+from bot.service.chat_relay import RelayError, relay
 from bot.storage.models import ChatMessage
-from bot.timeline import journal_entries
+from bot.clinic.timeline import journal_entries
 from journal_web import db_session
 from journal_web.forms import ChatForm
 from journal_web.users import patient_required

@@ -6,8 +6,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from bot import audit
-from bot.invites import create_invite
+from bot.storage import audit
+from bot.clinic.invites import create_invite
 from bot.storage.models import Clinician, Patient
 from journal_web import db_session
 

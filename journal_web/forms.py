@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from bot.invites import MAX_PASSPHRASE_CHARS, MIN_PASSPHRASE_CHARS
-from bot.inbox import MAX_NOTE_CHARS
+from bot.clinic.invites import MAX_PASSPHRASE_CHARS, MIN_PASSPHRASE_CHARS
+from bot.clinic.inbox import MAX_NOTE_CHARS
 
 MAX_PLAN_ITEMS = 20
 MAX_PLAN_ITEM_CHARS = 500

@@ -1,6 +1,6 @@
 """Patients: the list, a patient's timeline and mood chart, exports, the safety plan
 and sign-in links. Every route with a patient id answers 404 unless the
-signed-in clinician may see that patient (bot.access)."""
+signed-in clinician may see that patient (bot.clinic.access)."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -9,12 +9,14 @@ from typing import Optional
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
-from bot import access, audit
-from bot.crisis import safety_plan_for
-from bot.export import journal_csv
-from bot.invites import create_invite
+from bot.clinic import access
+
+from bot.storage import audit
+from bot.conversation.crisis import safety_plan_for
+from bot.clinic.export import journal_csv
+from bot.clinic.invites import create_invite
 from bot.storage.models import Clinician, CrisisAlert, Patient, SafetyPlan
-from bot.timeline import KINDS, TimelineFilter, highlight, journal_entries, latest_assessments, mood_series, timeline_page
+from bot.clinic.timeline import KINDS, TimelineFilter, highlight, journal_entries, latest_assessments, mood_series, timeline_page
 from journal_web import db_session
 from journal_web.forms import ActionForm, SafetyPlanForm, plan_items
 from journal_web.users import clinician_required, display_zone, me

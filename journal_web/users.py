@@ -18,7 +18,7 @@ from flask_login import UserMixin, current_user
 from bot.content.crisis_resources import resources_for
 from bot.content.schema import ContentError
 from bot.storage.models import Clinic, Clinician, Patient
-from bot.timeline import KIND_NAMES, LEVEL_RANK, finding_label
+from bot.clinic.timeline import KIND_NAMES, LEVEL_RANK, finding_label
 from journal_web import db_session
 
 

@@ -1,9 +1,9 @@
-"""Alembic environment: the URL comes from bot.settings, the schema from bot.storage.models."""
+"""Alembic environment: the URL comes from bot.config.settings, the schema from bot.storage.models."""
 from logging.config import fileConfig
 
 from alembic import context
 
-from bot.settings import load_settings
+from bot.config.settings import load_settings
 from bot.storage.db import make_engine
 from bot.storage.models import Base
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import runtime
-from bot.cli import migrate
-from bot.settings import Settings
+from bot.storage import runtime
+from bot.service.cli import migrate
+from bot.config.settings import Settings
 from bot.storage.db import make_engine, make_session_factory
-from bot.storage.seed import seed_demo_clinic
+from bot.clinic.seed import seed_demo_clinic
 from tests.helpers import TEST_PASSWORD, make_settings
 from tests.servers import servers, trained_model  # noqa: F401  (session fixtures, shared)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from bot.settings import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 
 TEST_PASSWORD = "correct horse battery staple"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import migrate, write_runtime_endpoints
+from bot.service.cli import migrate, write_runtime_endpoints
 from bot.storage.db import make_engine, make_session_factory
-from bot.storage.seed import seed_demo_clinic
+from bot.clinic.seed import seed_demo_clinic
 from tests.helpers import TEST_PASSWORD, free_port, make_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from bot.content.schema import ContentError, check_record, check_unique_ids, load_yaml
-from bot.phase import BEFORE_SESSION, DAYS_AFTER, ONGOING, SAME_DAY
+from bot.course.phase import BEFORE_SESSION, DAYS_AFTER, ONGOING, SAME_DAY
 
 PROMPTS_FILE = Path(__file__).with_name("prompts.yml")
 PHASES = (SAME_DAY, DAYS_AFTER, BEFORE_SESSION, ONGOING)

@@ -14,7 +14,7 @@ from typing import Mapping, Optional
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot.storage import audit
 from bot.escalation import policy
 from bot.storage.models import (
     ChatMessage,
@@ -78,7 +78,7 @@ def raise_patient_alert(
         return None
     now = now or utcnow()
     if episode_minutes is None:
-        from bot.runtime import settings
+        from bot.storage.runtime import settings
 
         episode_minutes = settings().alert_episode_minutes
     categories = list(dict.fromkeys(categories))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.escalation import policy
 from bot.escalation.notifiers.format import categories_text, local_time
-from bot.settings import ConfigError, Settings, load_settings
+from bot.config.settings import ConfigError, Settings, load_settings
 from bot.storage.models import (
     AuditEvent, ChatMessage, Clinic, Clinician, JournalEntry, Patient, SafetyAssessment, utcnow,
 )

@@ -29,7 +29,7 @@ from bot.escalation import outbox, policy
 from bot.escalation.alerts import alert_view, escalate_overdue, roster_for
 from bot.escalation.notifiers import Notifier, build_notifiers
 from bot.escalation.outbox import Target
-from bot.settings import ConfigError, Settings, load_settings
+from bot.config.settings import ConfigError, Settings, load_settings
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.models import CrisisAlert, Patient, utcnow
 

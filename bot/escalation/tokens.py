@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from bot.secret_key import KEY_FILE, load_or_create_secret_key
-from bot.settings import Settings
+from bot.config.secret_key import KEY_FILE, load_or_create_secret_key
+from bot.config.settings import Settings
 
 ALERT_PATH = "/alerts/{public_id}"
 ACK_PATH = "/alerts/acknowledge"

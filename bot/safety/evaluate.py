@@ -6,7 +6,7 @@ project's own example sets in tests/safety_examples/. Prints the report,
 writes it as Markdown and JSON, and exits 1 if a target is missed.
 
 The shared directory is --shared-dir, else the safety_eval_dir setting
-(SAFETY_EVAL_DIR, read in bot.settings like every environment variable), else
+(SAFETY_EVAL_DIR, read in bot.config.settings like every environment variable), else
 <repository>/../shared/eval.
 
 The report also measures policy alternatives that are not in force (what a
@@ -363,10 +363,10 @@ def render_markdown(report: dict) -> str:
 def default_shared_dir(settings=None) -> Path:
     """--shared-dir default: the safety_eval_dir setting, else <repo>/../shared/eval.
 
-    `settings` defaults to bot.settings.load_settings(); a ConfigError from it propagates.
+    `settings` defaults to bot.config.settings.load_settings(); a ConfigError from it propagates.
     """
     if settings is None:
-        from bot.settings import load_settings
+        from bot.config.settings import load_settings
 
         settings = load_settings()
     configured = settings.safety_eval_dir
@@ -382,7 +382,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.shared_dir is not None:
         shared_dir = args.shared_dir.resolve()
     else:
-        from bot.settings import ConfigError
+        from bot.config.settings import ConfigError
 
         try:
             shared_dir = default_shared_dir().resolve()

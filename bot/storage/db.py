@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.settings import ConfigError, redact_url
+from bot.config.settings import ConfigError, redact_url
 
 
 class DatabaseUnavailable(Exception):

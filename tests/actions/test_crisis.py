@@ -6,8 +6,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select, update
 
 from actions.crisis import ActionCrisisClose, ActionCrisisProtocol, ActionMedicalProtocol, ValidateCssrsForm
-from bot import runtime
-from bot.screener import QUESTIONS
+from bot.storage import runtime
+from bot.conversation.screener import QUESTIONS
 from bot.storage.models import Clinic, CrisisScreening, MoodCheckin, Patient, SafetyPlan
 from tests.actions.conftest import make_tracker, responses, run, slots_of
 from tests.helpers import free_port

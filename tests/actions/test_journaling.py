@@ -15,7 +15,7 @@ from actions.journaling import (
     ActionSaveJournal,
     ValidateJournalForm,
 )
-from bot import runtime
+from bot.storage import runtime
 from bot.storage.models import (
     AuditEvent,
     InfusionSession,

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from bot.durable import DurableWriter, read_rejected
-from bot.journal import DraftSnapshot, apply_snapshot
-from bot.screener import ScreeningSnapshot, apply_screening, is_complete, parse_answer, questions_to_ask, risk_level
+from bot.service.durable import DurableWriter, read_rejected
+from bot.conversation.journal import DraftSnapshot, apply_snapshot
+from bot.conversation.screener import ScreeningSnapshot, apply_screening, is_complete, parse_answer, questions_to_ask, risk_level
 from bot.storage.models import CrisisScreening, JournalEntry, SafetyAssessment
 from tests.actions.conftest import FakeScreen
 

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 from waitress.server import create_server
 
-from bot.cli import migrate
+from bot.service.cli import migrate
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.models import utcnow
-from bot.storage.seed import seed_demo_clinic
+from bot.clinic.seed import seed_demo_clinic
 from journal_web import create_app
 from tests.helpers import TEST_PASSWORD, make_settings
 from tests.helpers import free_port

@@ -4,7 +4,7 @@ down, the patient is told so and keeps what they typed."""
 import pytest
 from sqlalchemy import select
 
-from bot.invites import create_invite
+from bot.clinic.invites import create_invite
 from bot.storage.models import ChatMessage, Clinician, Patient
 from journal_web import create_app
 from tests.browser.conftest import app_config, screenshot, serve, watch_console

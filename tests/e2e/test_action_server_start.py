@@ -4,8 +4,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.journal import DraftSnapshot
-from bot.spool import Spool
+from bot.conversation.journal import DraftSnapshot
+from bot.service.spool import Spool
 from bot.storage.models import JournalEntry
 from tests.helpers import free_port
 from tests.servers import RASA, running, server_env

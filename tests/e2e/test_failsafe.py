@@ -1,7 +1,7 @@
 """Fail safe: with the action server down, a patient in crisis still gets the crisis lines."""
 import pytest
 
-from bot.cli import write_runtime_endpoints
+from bot.service.cli import write_runtime_endpoints
 from tests.helpers import free_port
 from tests.servers import rasa_command, running, server_env
 

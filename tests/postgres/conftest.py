@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from bot.cli import migrate, seed
+from bot.service.cli import migrate, seed
 from tests.helpers import free_port, make_settings
 
 BIN = Path("/usr/lib/postgresql/15/bin")

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from bot.chat_gate import RejectedRequest, as_screenable_text, is_enrolled, parse_webhook_body
+from bot.service.chat_gate import RejectedRequest, as_screenable_text, is_enrolled, parse_webhook_body
 from bot.storage.db import make_engine, make_session_factory
 
 

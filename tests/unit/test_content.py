@@ -4,16 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.checkin import parse_dissociation, parse_rating, parse_sleep
+from bot.conversation.checkin import parse_dissociation, parse_rating, parse_sleep
 from bot.content.crisis_resources import load_resource_sets, resources_for
 from bot.content.exercises import load_exercise, load_exercises
 from bot.content.prompts import PHASES, load_prompts, choose_prompt
 from bot.content.schema import ContentError
 from bot.content.themes import load_themes
-from bot.crisis import crisis_close_reply, crisis_reply, format_plan, format_resources, medical_reply
-from bot.grounding import exercise_named_in
-from bot.phase import integration_phase
-from bot.reflection import QUOTE_WORDS, reflect
+from bot.conversation.crisis import crisis_close_reply, crisis_reply, format_plan, format_resources, medical_reply
+from bot.conversation.grounding import exercise_named_in
+from bot.course.phase import integration_phase
+from bot.conversation.reflection import QUOTE_WORDS, reflect
 from bot.storage.models import SafetyPlan
 
 NOW = datetime(2026, 6, 10, 20, 0, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_processes_racing_to_create_the_key_all_read_the_same_one(tmp_path):
     key_file = tmp_path / "var" / "secret_key"
     code = (
-        "import sys; from pathlib import Path; from bot.secret_key import load_or_create_secret_key;"
+        "import sys; from pathlib import Path; from bot.config.secret_key import load_or_create_secret_key;"
         f"print(load_or_create_secret_key(Path({str(key_file)!r})))"
     )
     racers = [

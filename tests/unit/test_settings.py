@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigError, load_settings, parse_env_file, redact_url
+from bot.config.settings import ConfigError, load_settings, parse_env_file, redact_url
 
 
 def test_defaults_use_sqlite_under_var_and_loopback(tmp_path: Path):

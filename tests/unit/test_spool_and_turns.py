@@ -6,9 +6,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from bot.spool import Spool, SpoolDrainer
+from bot.service.spool import Spool, SpoolDrainer
 from bot.storage.models import ChatMessage, SafetyAssessment
-from bot.turns import record_turn, turn_record
+from bot.service.turns import record_turn, turn_record
 
 URGENT = {
     "level": "urgent",

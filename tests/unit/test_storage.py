@@ -16,8 +16,8 @@ from bot.storage.models import (
     Patient,
     SafetyPlan,
 )
-from bot.storage.seed import seed_demo_clinic
-from bot.passwords import verify_password
+from bot.clinic.seed import seed_demo_clinic
+from bot.clinic.passwords import verify_password
 from tests.helpers import TEST_PASSWORD
 
 

@@ -21,11 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from bot.cli import migrate
-from bot.invites import create_invite
-from bot.passwords import hash_password
+from bot.service.cli import migrate
+from bot.clinic.invites import create_invite
+from bot.clinic.passwords import hash_password
 from bot.storage.db import make_engine, make_session_factory
-from bot.storage.seed import seed_demo_clinic
+from bot.clinic.seed import seed_demo_clinic
 from bot.storage.models import (
     ChatMessage,
     Clinic,

@@ -4,7 +4,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot import throttle
+from bot.clinic import throttle
 from bot.storage.models import AuditEvent, Clinician, LoginFailure
 from journal_web import create_app
 from tests.helpers import TEST_PASSWORD
@@ -154,7 +154,7 @@ def test_behind_a_trusted_proxy_failures_count_against_the_forwarded_address(set
 
 
 def test_trusted_proxies_is_a_checked_setting(tmp_path):
-    from bot.settings import ConfigError, load_settings
+    from bot.config.settings import ConfigError, load_settings
 
     assert load_settings(environ={"TRUSTED_PROXIES": "1"}, env_file=tmp_path / "no.env").trusted_proxies == 1
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):

@@ -6,8 +6,8 @@ import io
 import pytest
 from sqlalchemy import select
 
-from bot.crisis import format_plan, safety_plan_for
-from bot.export import safe_cell
+from bot.conversation.crisis import format_plan, safety_plan_for
+from bot.clinic.export import safe_cell
 from bot.storage.models import AuditEvent, SafetyPlan
 from tests.web.conftest import ADMIN, add_entry
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.invites import token_hash
+from bot.clinic.invites import token_hash
 from bot.storage.models import AuditEvent, Patient, PatientInvite, PatientLogin, utcnow
 from tests.web.conftest import ADMIN
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.storage.models import AuditEvent, JournalEntry, utcnow
-from bot.timeline import TimelineFilter, highlight, timeline_page
+from bot.clinic.timeline import TimelineFilter, highlight, timeline_page
 from tests.web.conftest import add_entry
 
 

@@ -12,7 +12,7 @@ from typing import Protocol, Sequence
 from bot.escalation.alerts import AlertView
 from bot.escalation.outbox import Target
 from bot.escalation.policy import Recipient
-from bot.settings import Settings
+from bot.config.settings import Settings
 
 
 class DeliveryError(Exception):

@@ -18,7 +18,7 @@ from bot.escalation.notifiers.format import (
 )
 from bot.escalation.outbox import Target
 from bot.escalation.policy import Recipient
-from bot.settings import Settings
+from bot.config.settings import Settings
 from bot.storage.models import utcnow
 
 CHANNEL = "email"

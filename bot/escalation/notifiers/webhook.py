@@ -22,7 +22,7 @@ from bot.escalation.alerts import AlertView
 from bot.escalation.notifiers.format import headline
 from bot.escalation.outbox import Target
 from bot.escalation.policy import Recipient
-from bot.settings import Settings
+from bot.config.settings import Settings
 from bot.storage.models import utcnow
 
 CHANNEL = "webhook"

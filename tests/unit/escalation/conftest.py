@@ -9,9 +9,9 @@ from typing import Optional
 import pytest
 from sqlalchemy import select
 
-from bot import runtime
+from bot.storage import runtime
 from bot.storage.models import Clinician, CrisisAlert, Patient, SafetyAssessment, utcnow
-from bot.turns import record_turn, turn_record
+from bot.service.turns import record_turn, turn_record
 from tests.helpers import make_settings
 from tests.unit.escalation.harness import HookReceiver, Mailbox
 

@@ -5,9 +5,9 @@ import sqlite3
 
 from sqlalchemy import func, select
 
-from bot.spool import Spool, SpoolDrainer
+from bot.service.spool import Spool, SpoolDrainer
 from bot.storage.models import AlertDelivery, AuditEvent, CrisisAlert, SafetyAssessment
-from bot.turns import record_turn, turn_record
+from bot.service.turns import record_turn, turn_record
 from tests.unit.escalation import harness
 from tests.unit.escalation.conftest import SECRET_KEY, THERAPIST, add_patient, crisis, reload
 from tests.unit.escalation.harness import Mailbox, stop_process, wait_until

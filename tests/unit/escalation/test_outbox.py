@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.escalation.alerts import acknowledge, raise_alert
-from bot.journal import save_entry, start_draft
+from bot.conversation.journal import save_entry, start_draft
 from bot.storage.models import (
     AuditEvent, ChatMessage, Clinic, Clinician, CrisisAlert, Patient, SafetyAssessment, utcnow,
 )
-from bot.turns import record_turn, turn_record
+from bot.service.turns import record_turn, turn_record
 from tests.unit.escalation.conftest import THERAPIST, add_patient, crisis, reload
 
 
@@ -149,7 +149,7 @@ def test_the_demo_clinic_has_a_medical_contact_email(demo):
 
 
 def test_a_cssrs_answer_that_raises_the_risk_raises_the_alert(settings, demo):
-    from bot.screener import Q1, Q2, Q4, ScreeningSnapshot, YES, apply_screening
+    from bot.conversation.screener import Q1, Q2, Q4, ScreeningSnapshot, YES, apply_screening
 
     alert = crisis(demo, level="urgent", categories=["suicidal_ideation"])
     assert alert.level == "urgent"

@@ -7,7 +7,7 @@ import pytest
 from bot.escalation.tokens import (
     ExpiredToken, InvalidToken, ack_url, alert_url, make_ack_token, read_ack_token, signing_key,
 )
-from bot.settings import load_settings
+from bot.config.settings import load_settings
 from bot.storage.models import utcnow
 
 

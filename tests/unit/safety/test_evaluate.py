@@ -35,7 +35,7 @@ def test_missing_shared_dir_is_one_line_and_reports_are_written(tmp_path):
 
 def test_the_shared_dir_comes_from_the_setting(tmp_path):
     from bot.safety.evaluate import default_shared_dir
-    from bot.settings import load_settings
+    from bot.config.settings import load_settings
 
     settings = load_settings(environ={"SAFETY_EVAL_DIR": str(tmp_path / "eval")}, env_file=tmp_path / "no.env")
     assert settings.safety_eval_dir == tmp_path / "eval"

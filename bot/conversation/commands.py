@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.settings import REPO_ROOT
+from bot.config.settings import REPO_ROOT
 
 NLU_DIR = REPO_ROOT / "data" / "nlu"
 SHORT_WORDS = 2

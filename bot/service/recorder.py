@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from bot.settings import Settings, load_settings
-from bot.spool import Spool, SpoolDrainer
+from bot.config.settings import Settings, load_settings
+from bot.service.spool import Spool, SpoolDrainer
 from bot.storage.db import make_engine, make_session_factory
-from bot.turns import record_turn
+from bot.service.turns import record_turn
 
 
 def start_turn_recorder(

@@ -16,8 +16,8 @@ from typing import Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.passwords import hash_password, verify_password
-from bot.throttle import verify_nothing
+from bot.clinic.passwords import hash_password, verify_password
+from bot.clinic.throttle import verify_nothing
 from bot.storage.models import Clinician, Patient, PatientInvite, PatientLogin, utcnow
 
 INVITE_PATH = "/invite/{token}"

@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-from bot.settings import VAR_DIR
+from bot.config.settings import VAR_DIR
 
 KEY_FILE = VAR_DIR / "secret_key"
 

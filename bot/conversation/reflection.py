@@ -10,7 +10,7 @@ import re
 from typing import Iterable, Optional
 
 from bot.content.themes import Theme, theme_library
-from bot.utterance import Utterance
+from bot.conversation.utterance import Utterance
 
 BRIEF_WORDS = 15
 LONG_WORDS = 120

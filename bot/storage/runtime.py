@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from sqlalchemy.orm import sessionmaker
 
-from bot.settings import Settings, load_settings
+from bot.config.settings import Settings, load_settings
 from bot.storage.db import make_engine, make_session_factory
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.content.crisis_resources import resources_for
 from bot.content.schema import ContentError, check_record, load_yaml
-from bot.passwords import generate_password, hash_password
+from bot.clinic.passwords import generate_password, hash_password
 from bot.storage.models import (
     Clinic,
     Clinician,

@@ -19,7 +19,7 @@ from typing import Iterable, Optional
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.passwords import hash_password, verify_password
+from bot.clinic.passwords import hash_password, verify_password
 from bot.storage.models import LoginFailure, utcnow
 
 ADDRESS_FACTOR = 4

@@ -14,8 +14,8 @@ from typing import Optional
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from bot import audit
-from bot.access import patient_clause
+from bot.storage import audit
+from bot.clinic.access import patient_clause
 from bot.escalation.alerts import acknowledge, resolve
 from bot.escalation.digest import ReviewItem, review_queue
 from bot.storage.models import (
@@ -29,7 +29,7 @@ from bot.storage.models import (
     SafetyAssessment,
     utcnow,
 )
-from bot.timeline import Highlighted, highlight
+from bot.clinic.timeline import Highlighted, highlight
 
 STATUSES = ("open", "acknowledged", "resolved")
 MAX_NOTE_CHARS = 2000

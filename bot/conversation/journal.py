@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.content.prompts import RECENT_ENTRIES, Prompt, choose_prompt
 from bot.escalation.alerts import raise_alert
-from bot.phase import integration_phase
+from bot.course.phase import integration_phase
 from bot.storage.models import (
     AuditEvent,
     InfusionSession,

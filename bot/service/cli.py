@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from bot.content.schema import ContentError
-from bot.settings import REPO_ROOT, VAR_DIR, ConfigError, Settings, load_settings
+from bot.config.settings import REPO_ROOT, VAR_DIR, ConfigError, Settings, load_settings
 from bot.storage.db import DatabaseUnavailable, check_database, make_engine, make_session_factory
 
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
@@ -79,7 +79,7 @@ def migrate(settings: Settings) -> None:
 
 def seed(settings: Settings, out: Callable[[str], None] = print) -> bool:
     """Seed the demo clinic on the first run; print its logins once."""
-    from bot.storage.seed import seed_demo_clinic
+    from bot.clinic.seed import seed_demo_clinic
 
     factory = make_session_factory(make_engine(settings.database_url))
     with factory.begin() as session:

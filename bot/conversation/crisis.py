@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.content.crisis_resources import ResourceSet, resources_for
 from bot.storage.models import SafetyPlan
 from bot.storage.patients import clinic_of, find_patient_by_sender
-from bot.utterance import Utterance
+from bot.conversation.utterance import Utterance
 
 __all__ = ["Utterance", "crisis_reply", "crisis_close_reply", "medical_reply", "load_crisis_context"]
 

@@ -2,7 +2,7 @@
 
 A journal step or a screener answer is written at once when the database
 answers. When it does not, the record goes to a local spool (one fsync'd file
-per record, bot/spool.py) and a background thread writes it when the database
+per record, bot/service/spool.py) and a background thread writes it when the database
 is back. Every record is a full snapshot whose handler is idempotent, so a
 record written twice, or after a newer one, changes nothing.
 """
@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.spool import Spool, SpoolDrainer
+from bot.service.spool import Spool, SpoolDrainer
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The treatment course: where a patient is between infusions and integration sessions."""
