@@ -157,7 +157,7 @@ def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
 def evaluate_own(screen, examples_dir: Path = OWN_EXAMPLES) -> dict:
     """Figures for the project's own example sets (tests/safety_examples/*.jsonl)."""
     rows = []
-    for path in sorted(examples_dir.glob("*.jsonl")):
+    for path in sorted(p for p in examples_dir.glob("*.jsonl") if not p.name.startswith("blind_")):
         for row in _read_jsonl(path):
             row["_file"] = path.name
             rows.append(row)
