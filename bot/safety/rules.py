@@ -32,6 +32,9 @@ MODIFYING_CONTEXT = {
     "OTHER_PERSON": "review",
     "EXPERIENCE": "review",
     "PEACEFUL": "review",
+    # Suicide or self-harm as a topic (news, research, a course, a song): caps nothing unless a
+    # rule says so in its own `caps` (the bare mentions drop to none).
+    "TOPIC": None,
 }
 # Context categories that adjust or bound the ones above rather than cap a level on their own
 # (see bot/safety/README.md).

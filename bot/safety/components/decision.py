@@ -18,6 +18,7 @@ MODIFIER_NAMES = {
     "OTHER_PERSON": "other_person",
     "EXPERIENCE": "experience",
     "PEACEFUL": "peaceful",
+    "TOPIC": "topic",
     "CURRENT": "current",
     "RECENT": "recent",
 }
@@ -104,6 +105,8 @@ class SafetyDecision:
                 effective.add(category)
         if "EXPERIENCE" in categories and not current:
             effective.add("EXPERIENCE")
+        if "TOPIC" in categories and rule.caps.get("TOPIC"):
+            effective.add("TOPIC")
         persisting = undercut or recent_act
         level = rule.level
         if persisting:

@@ -93,7 +93,7 @@ def test_negated_findings_stay_visible_but_raise_nothing(safety_screen):
     assert assessment.level == "none"
     assert assessment.categories == ()
     assert [(f.rule, f.level, f.modifiers) for f in assessment.findings] == [
-        ("si.explicit.suicidal", "none", ("negated",))
+        ("si.mention.suicidal", "none", ("negated",))
     ]
 
 
