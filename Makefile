@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Rasa and TensorFlow are chatty at start-up; our own logs stay at INFO.
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup run test bench eval-safety train shell lock clean
+.PHONY: setup run test bench eval-safety train-reader reader-data train shell lock clean
 
 setup: $(STAMP) $(SITE_PTH)
 	@:
@@ -57,6 +57,14 @@ bench: setup train
 
 eval-safety: setup
 	@$(PY) -m bot.safety.evaluate
+
+# Retrain the safety screen's learned reader from the committed data (fixed seed).
+train-reader: setup
+	@$(PY) -m bot.safety.learned.train
+
+# Re-derive the reader's Reddit training file from the shared C-SSRS set (its eval users left out).
+reader-data: setup
+	@$(PY) -m bot.safety.learned.prepare --csv ../shared/data/cssrs-reddit-500/500_Reddit_users_posts_labels.csv --eval-dir ../shared/eval
 
 # Re-resolve requirements/base.in into requirements/lock.txt in a scratch venv.
 lock:

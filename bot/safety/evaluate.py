@@ -9,9 +9,11 @@ The shared directory is --shared-dir, else the safety_eval_dir setting
 (SAFETY_EVAL_DIR, read in bot.config.settings like every environment variable), else
 <repository>/../shared/eval.
 
-The report also measures policy alternatives that are not in force (what a
-clinic would gain and lose by paging on bare mentions, or on lifetime
-behaviour), each on a rewritten copy of the rules in a temporary directory.
+The report also measures the blind rounds (tests/safety_examples/blind_*),
+an ablation (rules alone, the learned reader alone, both), and policy
+alternatives that are not in force (what a clinic would gain and lose by
+paging on bare mentions, or on lifetime behaviour), each on a rewritten copy
+of the rules in a temporary directory, rules alone.
 """
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ URGENT = level_rank("urgent")
 REVIEW = level_rank("review")
 
 TARGETS = {
-    "public crisis recall at review+": (">=", 0.95),
+    "public crisis recall at review+": (">=", 0.97),
     "public crisis recall at urgent+": (">=", 0.90),
+    "public benign false alarms (review+)": ("<=", 0.05),
     "public benign false alarms (urgent+)": ("<=", 0.05),
     "own psychedelic false alarms (urgent+)": ("<=", 0.05),
     "own idiom false alarms (urgent+)": ("<=", 0.05),
@@ -245,7 +248,7 @@ def evaluate_alternatives(shared_dir: Path, rules_dir: Optional[Path] = None) ->
     with tempfile.TemporaryDirectory(prefix="safety-policy-") as tmp:
         for i, (name, change) in enumerate(POLICY_ALTERNATIVES.items()):
             directory = _rewritten_rules(rules_dir or DEFAULT_RULES_DIR, Path(tmp) / str(i), change)
-            screen = build_screen(directory)
+            screen = build_screen(directory, reader=False)
             public = evaluate_public(screen, shared_dir) or {}
             own = evaluate_own(screen)
             imagery = own["psychedelic"]["n"] + own["idiom"]["n"]
@@ -267,6 +270,7 @@ def check_targets(public: Optional[dict], own: dict) -> Dict[str, dict]:
     values = {
         "public crisis recall at review+": public and public.get("crisis", {}).get("recall_review_plus"),
         "public crisis recall at urgent+": public and public.get("crisis", {}).get("recall_urgent_plus"),
+        "public benign false alarms (review+)": public and public.get("benign", {}).get("flagged_review_plus"),
         "public benign false alarms (urgent+)": public and public.get("benign", {}).get("false_alarm_urgent_plus"),
         "own psychedelic false alarms (urgent+)": own["psychedelic"]["false_alarm_urgent_plus"],
         "own idiom false alarms (urgent+)": own["idiom"]["false_alarm_urgent_plus"],
@@ -353,11 +357,47 @@ def render_markdown(report: dict) -> str:
                 f"| {row['name']} | {_fmt(row['crisis_recall_urgent_plus'])} | {_fmt(row['benign_false_alarm_urgent_plus'])}"
                 f" | {_fmt(row['own_imagery_idiom_false_alarms'])} | {row['own_expectations_broken']} |"
             )
+    out += render_blind(report.get("blind") or {})
+    out += render_ablation(report.get("ablation") or {})
     out += ["", "## Targets", "", "| target | value | goal | met |", "|---|---:|---|---|"]
     for name, row in report["targets"].items():
         met = "n/a" if row["met"] is None else ("yes" if row["met"] else "**NO**")
         out.append(f"| {name} | {_fmt(row['value'])} | {row['target']} | {met} |")
     return "\n".join(out) + "\n"
+
+
+def render_blind(blind: dict) -> List[str]:
+    """The blind rounds: recall per warning sign, false alarms per group (production screen)."""
+    out: List[str] = []
+    for name, result in blind.items():
+        out += [
+            "",
+            f"## Blind round {name} (written from CLINICAL.md by writers who never saw the rules)",
+            "",
+            f"Risk recall at the right level or above: {_fmt(result['risk']['recall'])} (n={result['risk']['n']});"
+            f" benign false alarms: {_fmt(result['benign']['false_alarms'])} (n={result['benign']['n']});"
+            f" psychedelic imagery: {_fmt(result['psychedelic']['false_alarms'])} (n={result['psychedelic']['n']}).",
+            "",
+            "| warning sign | n | recall |",
+            "|---|---:|---:|",
+        ]
+        out += [f"| {sign} | {row['n']} | {_fmt(row['recall'])} |" for sign, row in result["by_sign"].items()]
+        out += ["", "| benign group | n | false alarms |", "|---|---:|---:|"]
+        out += [f"| {group} | {row['n']} | {_fmt(row['false_alarms'])} |" for group, row in result["by_group"].items()]
+    return out
+
+
+def render_ablation(ablation: dict) -> List[str]:
+    """Rules alone, the learned reader alone and both, on every set."""
+    if not ablation:
+        return []
+    names = list(ablation)
+    measures = list(dict.fromkeys(m for row in ablation.values() for m in row))
+    out = ["", "## Ablation: rules alone, learned reader alone, both", "", "| measure | " + " | ".join(names) + " |",
+           "|---|" + "---:|" * len(names)]
+    for measure in measures:
+        out.append(f"| {measure} | " + " | ".join(_fmt(ablation[n].get(measure)) for n in names) + " |")
+    return out
 
 
 def default_shared_dir(settings=None) -> Path:
@@ -391,6 +431,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
 
     from bot.safety import build_screen
+    from bot.safety.ablation import ablation, readers
+    from bot.safety.blind import blind_rounds, evaluate_round, read_round
+    from bot.safety.blind import check as check_blind
 
     screen = build_screen()
     public = evaluate_public(screen, shared_dir)
@@ -404,7 +447,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         "own": own,
         "targets": check_targets(public, own),
         "alternatives": evaluate_alternatives(shared_dir) if public is not None else [],
+        "blind": {name: evaluate_round(lambda t: screen(t).level, read_round(name)) for name in blind_rounds()},
+        "ablation": ablation(readers(), shared_dir, OWN_EXAMPLES),
     }
+    for name, result in report["blind"].items():
+        for target, row in check_blind(result).items():
+            report["targets"][f"blind {name}: {target}"] = row
     markdown = render_markdown(report)
     print(markdown)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -46,10 +46,12 @@ class Finding:
     end: int
     text: str
     modifiers: Tuple[str, ...]
+    # Why a finding without a phrase rule was made (the learned reader's score and n-grams).
+    explanation: str = ""
 
     def to_dict(self) -> dict:
         """JSON-ready form of the finding."""
-        return {
+        result = {
             "rule": self.rule,
             "category": self.category,
             "level": self.level,
@@ -58,6 +60,9 @@ class Finding:
             "text": self.text,
             "modifiers": list(self.modifiers),
         }
+        if self.explanation:
+            result["explanation"] = self.explanation
+        return result
 
 
 @dataclass(frozen=True)

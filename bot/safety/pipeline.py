@@ -54,8 +54,11 @@ def _lookup_tables() -> tuple:
     return load_language_data(paths["lemma_lookup"]), load_language_data(paths["lemma_index"])
 
 
-def build_nlp(rules: RuleSet) -> Language:
-    """A blank English pipeline with the screen's components, loaded with `rules`."""
+def build_nlp(rules: RuleSet, reader=None) -> Language:
+    """A blank English pipeline with the screen's components, loaded with `rules`.
+
+    `reader` (a bot.safety.learned LinearReader) adds the learned second reader as the last step.
+    """
     nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "safety_tokenizer.v1"}}})
     # Screen cuts texts into 100,000-character pieces (screen.CHUNK_CHARS), well within this.
     nlp.max_length = 1_000_000
@@ -65,6 +68,8 @@ def build_nlp(rules: RuleSet) -> Language:
     matcher = nlp.add_pipe("safety_target_matcher")
     context = nlp.add_pipe("safety_context")
     decision = nlp.add_pipe("safety_decision")
+    if reader is not None:
+        nlp.add_pipe("safety_reader").configure(reader, context)
 
     lemma_lookup, lemma_index = _lookup_tables()
     lookups = Lookups()
@@ -109,7 +114,12 @@ def build_nlp(rules: RuleSet) -> Language:
     return nlp
 
 
-def build_pipeline(rules_dir: Optional[Path] = None) -> tuple:
-    """Load the rules and build the pipeline: returns (nlp, rules)."""
+def build_pipeline(rules_dir: Optional[Path] = None, with_reader: bool = True) -> tuple:
+    """Load the rules (and the learned reader) and build the pipeline: returns (nlp, rules)."""
     rules = load_rules(rules_dir)
-    return build_nlp(rules), rules
+    reader = None
+    if with_reader:
+        from bot.safety.learned.model import load_reader
+
+        reader = load_reader()
+    return build_nlp(rules, reader), rules

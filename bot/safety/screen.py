@@ -116,18 +116,20 @@ class Screen:
         }
 
 
-def build_screen(rules_dir: Optional[Path] = None) -> Screen:
-    """Load the rules and build the pipeline once (1-2 s); reuse the Screen for every text.
+def build_screen(rules_dir: Optional[Path] = None, reader: bool = True) -> Screen:
+    """Load the rules and build the pipeline once (2-3 s); reuse the Screen for every text.
 
     `rules_dir` defaults to the packaged rules (bot/safety/rules/). Raises
-    ValueError naming the file and line if a rule file is malformed.
+    ValueError naming the file and line if a rule file is malformed. `reader`
+    adds the learned second reader (bot/safety/learned/); without it the rules
+    alone decide (for evaluation).
     """
     from bot.safety._startup import import_spacy
 
     import_spacy()
     from bot.safety.pipeline import build_pipeline  # imports spaCy and medspaCy
 
-    nlp, rules = build_pipeline(rules_dir)
+    nlp, rules = build_pipeline(rules_dir, with_reader=reader)
     return Screen(nlp, version=rules.version)
 
 

@@ -2,7 +2,7 @@
 # No "from __future__ import annotations" here: spaCy reads the factory signatures at runtime.
 import warnings
 from bisect import bisect_right
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Set, Tuple
 
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
@@ -279,6 +279,10 @@ class SafetyContext:
         graph = self._graph_class(modifiers=modifiers)
         graph.update_scopes()
         return graph.modifiers
+
+    def categories_in(self, doc: Doc, sent: Span) -> Set[str]:
+        """The ConText categories whose phrases stand in `sent`, whether or not it holds a target."""
+        return {modifier.category for modifier in self._modifiers(doc, sent)}
 
     def __call__(self, doc: Doc) -> Doc:
         """Attach ConText modifiers to every target span."""

@@ -26,7 +26,8 @@ def test_missing_shared_dir_is_one_line_and_reports_are_written(tmp_path):
         [sys.executable, "-m", "bot.safety.evaluate", "--out", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=300,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    # 0 or 1: the blind rounds and the own sets are still measured against their targets.
+    assert result.returncode in (0, 1), result.stdout + result.stderr
     assert result.stdout.splitlines()[0].startswith("Shared evaluation directory not found")
     report = json.loads((tmp_path / "out" / "safety_eval.json").read_text())
     assert report["public"] is None

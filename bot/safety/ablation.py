@@ -1,0 +1,85 @@
+"""The screen three ways on every evaluation set: rules alone, the learned reader alone, both.
+
+`readers()` gives the three as `level_of(text) -> level` functions over one
+pipeline; `ablation(...)` measures each on the public sets, the blind rounds
+and the project's own examples.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+from bot.safety.blind import blind_rounds, evaluate_round, read_round
+from bot.safety.model import level_rank
+
+REVIEW = level_rank("review")
+URGENT = level_rank("urgent")
+READERS = ("rules alone", "reader alone", "both")
+
+
+def readers() -> Dict[str, Callable[[str], str]]:
+    """{name: level_of(text)} for the rules alone, the reader alone and both (production)."""
+    from bot.safety import build_screen
+
+    both = build_screen()
+    nlp = both.nlp
+    reader = nlp.get_pipe("safety_reader")
+
+    def rules_alone(text: str) -> str:
+        from bot.safety.screen import _lowered
+
+        with nlp.select_pipes(disable=["safety_reader"]):
+            return nlp(_lowered(text))._.safety_assessment.level
+
+    def reader_alone(text: str) -> str:
+        from bot.safety.screen import _lowered
+
+        with nlp.select_pipes(disable=["safety_reader"]):
+            return reader.level_alone(nlp(_lowered(text)))
+
+    return {"rules alone": rules_alone, "reader alone": reader_alone, "both": lambda text: both(text).level}
+
+
+def _read(path: Path) -> List[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _share(hits: int, total: int) -> Optional[float]:
+    return round(hits / total, 4) if total else None
+
+
+def ablation(level_of: Dict[str, Callable[[str], str]], shared_dir: Path, own_dir: Path) -> dict:
+    """{reader name: {measure: value}} over every set that is present."""
+    result: Dict[str, dict] = {}
+    crisis = _read(shared_dir / "public_crisis.jsonl") if (shared_dir / "public_crisis.jsonl").is_file() else []
+    benign = _read(shared_dir / "public_benign.jsonl") if (shared_dir / "public_benign.jsonl").is_file() else []
+    own = [
+        row
+        for path in sorted(own_dir.glob("*.jsonl"))
+        if not path.name.startswith("blind_")
+        for row in _read(path)
+    ]
+    own_benign = [row for row in own if row.get("set") in ("psychedelic", "idiom", "everyday", "after_effects")]
+    rounds = {name: read_round(name, own_dir) for name in blind_rounds(own_dir)}
+    for name, level_of_text in level_of.items():
+        row: Dict[str, Optional[float]] = {}
+        if crisis:
+            ranks = [level_rank(level_of_text(r["text"])) for r in crisis]
+            row["public crisis review+"] = _share(sum(r >= REVIEW for r in ranks), len(ranks))
+            row["public crisis urgent+"] = _share(sum(r >= URGENT for r in ranks), len(ranks))
+        if benign:
+            ranks = [level_rank(level_of_text(r["text"])) for r in benign]
+            row["public benign review+"] = _share(sum(r >= REVIEW for r in ranks), len(ranks))
+            row["public benign urgent+"] = _share(sum(r >= URGENT for r in ranks), len(ranks))
+        for round_name, rows in rounds.items():
+            measured = evaluate_round(level_of_text, rows)
+            row[f"blind {round_name} risk recall"] = measured["risk"]["recall"]
+            row[f"blind {round_name} benign false alarms"] = measured["benign"]["false_alarms"]
+            row[f"blind {round_name} psychedelic false alarms"] = measured["psychedelic"]["false_alarms"]
+        if own_benign:
+            ranks = [level_rank(level_of_text(r["text"])) for r in own_benign]
+            row["own benign sets review+"] = _share(sum(r >= REVIEW for r in ranks), len(ranks))
+        result[name] = row
+    return result

@@ -1,0 +1,109 @@
+"""The learned reader: a linear classifier over word and character n-grams.
+
+Two logistic regressions share the features: one scores risk against none,
+the other says which risk category a risky text leans to. They are stored
+without pickle, as plain arrays (`reader.npz`: the two n-gram vocabularies
+with their idf weights, the coefficients, the intercepts) and a
+JSON record (`reader.json`: classes, thresholds, settings and the data it was
+trained on). Loading rebuilds scikit-learn's vectorizers from those arrays, so
+the same scikit-learn code turns text into features at training and at run
+time.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+MODEL_DIR = Path(__file__).resolve().parent
+WEIGHTS_FILE = MODEL_DIR / "reader.npz"
+RECORD_FILE = MODEL_DIR / "reader.json"
+NONE = "none"
+
+# Shared by training and loading: the vectorizers' settings.
+WORD_SETTINGS = dict(analyzer="word", ngram_range=(1, 2), lowercase=True, sublinear_tf=True,
+                     token_pattern=r"(?u)\b\w+\b")
+CHAR_SETTINGS = dict(analyzer="char_wb", ngram_range=(2, 5), lowercase=True, sublinear_tf=True)
+
+
+def make_vectorizers(word_vocab=None, char_vocab=None):
+    """The word and character TfidfVectorizers (fitted later, or given their vocabularies)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    word = TfidfVectorizer(vocabulary=word_vocab, **WORD_SETTINGS)
+    char = TfidfVectorizer(vocabulary=char_vocab, **CHAR_SETTINGS)
+    return word, char
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reader's view of one text: the risk score and the class it leans to."""
+
+    score: float
+    category: str
+
+
+class LinearReader:
+    """Scores texts for risk; `read(texts)` gives one Reading per text."""
+
+    def __init__(self, weights: Dict[str, np.ndarray], record: dict):
+        self.record = record
+        self.classes: Tuple[str, ...] = tuple(record["classes"])
+        self.review_threshold: float = float(record["thresholds"]["review"])
+        self.urgent_threshold: float = float(record["thresholds"]["urgent"])
+        word_vocab = {w: i for i, w in enumerate(weights["word_vocab"].tolist())}
+        char_vocab = {w: i for i, w in enumerate(weights["char_vocab"].tolist())}
+        self._word, self._char = make_vectorizers(word_vocab, char_vocab)
+        self._word.idf_ = weights["word_idf"]
+        self._char.idf_ = weights["char_idf"]
+        self._n_word = len(word_vocab)
+        self._risk_coef = weights["risk_coef"]  # features
+        self._risk_intercept = float(weights["risk_intercept"])
+        self._category_coef = weights["category_coef"]  # categories x features
+        self._category_intercept = weights["category_intercept"]
+        self.categories: Tuple[str, ...] = tuple(c for c in self.classes if c != NONE)
+        self._word_names = weights["word_vocab"]
+        self._char_names = weights["char_vocab"]
+
+    def _features(self, texts: Sequence[str]):
+        from scipy.sparse import hstack
+
+        return hstack([self._word.transform(texts), self._char.transform(texts)]).tocsr()
+
+    def read(self, texts: Sequence[str]) -> List[Reading]:
+        """One Reading per text: the probability of risk, and the likeliest risk category."""
+        if not texts:
+            return []
+        features = self._features(texts)
+        risk = 1.0 / (1.0 + np.exp(-(features @ self._risk_coef + self._risk_intercept)))
+        categories = np.asarray(features @ self._category_coef.T + self._category_intercept)
+        return [
+            Reading(score=float(score), category=self.categories[int(np.argmax(row))])
+            for score, row in zip(np.ravel(risk), categories)
+        ]
+
+    def explain(self, text: str, top: int = 5) -> List[str]:
+        """The n-grams of `text` that weighed most towards risk."""
+        contributions = self._features([text]).multiply(self._risk_coef).tocsr()
+        order = np.argsort(contributions.data)[::-1][:top]
+        names = []
+        for k in order:
+            if contributions.data[k] <= 0:
+                break
+            index = contributions.indices[k]
+            if index < self._n_word:
+                names.append(str(self._word_names[index]))
+            else:
+                names.append(repr(str(self._char_names[index - self._n_word]).strip() or " "))
+        return names
+
+
+def load_reader(directory: Path = MODEL_DIR) -> LinearReader:
+    """Load the committed reader; raises FileNotFoundError or ValueError if it is missing or broken."""
+    record = json.loads((directory / RECORD_FILE.name).read_text(encoding="utf-8"))
+    with np.load(directory / WEIGHTS_FILE.name, allow_pickle=False) as arrays:
+        weights = {name: arrays[name] for name in arrays.files}
+    return LinearReader(weights, record)

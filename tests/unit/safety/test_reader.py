@@ -1,0 +1,104 @@
+"""The learned second reader: how it combines with the rules, what its findings say, how it was made."""
+import copy
+import hashlib
+import json
+
+import pytest
+
+from bot.safety.learned.model import MODEL_DIR, RECORD_FILE, load_reader
+from bot.safety.model import level_rank
+from tests.unit.safety.test_examples import CASES
+
+
+@pytest.fixture(scope="module")
+def eager_nlp():
+    """The pipeline with a reader that flags every sentence (thresholds 0 and 0): the combination rules alone decide."""
+    from bot.safety.pipeline import build_nlp
+    from bot.safety.rules import load_rules
+
+    reader = copy.copy(load_reader())
+    reader.review_threshold = 0.0
+    reader.urgent_threshold = 0.0
+    return build_nlp(load_rules(), reader)
+
+
+def _assessment(nlp, text):
+    return nlp(text.lower())._.safety_assessment
+
+
+def test_a_learned_finding_is_a_finding_like_any_other(eager_nlp):
+    assessment = _assessment(eager_nlp, "the bottle is next to the bed. i counted them twice")
+    learned = [f for f in assessment.findings if f.rule.startswith("learned.")]
+    assert len(learned) == 1
+    finding = learned[0]
+    assert finding.level == "urgent" and assessment.level == "urgent"
+    assert finding.category in assessment.categories
+    assert finding.rule == f"learned.{finding.category}"
+    assert finding.text == "the bottle is next to the bed. i counted them twice"[finding.start : finding.end]
+    assert finding.modifiers == ("learned",)
+    assert finding.explanation.startswith("learned reader: score")
+    assert set(finding.to_dict()) == {"rule", "category", "level", "start", "end", "text", "modifiers", "explanation"}
+
+
+def test_a_sentence_the_rules_explained_gets_nothing_from_the_reader(eager_nlp):
+    assessment = _assessment(eager_nlp, "i'm not going to kill myself")
+    assert assessment.level == "none"
+    assert not [f for f in assessment.findings if f.rule.startswith("learned.")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my brother says he wants to disappear", "what if the pills were all gone", "years ago everything felt pointless"],
+)
+def test_context_keeps_the_reader_at_review(eager_nlp, text):
+    assert _assessment(eager_nlp, text).level in ("none", "review")
+
+
+def test_the_reader_never_raises_to_emergency_nor_above_urgent_rules(eager_nlp, safety_screen):
+    text = "i want to die and i have a gun in the closet"
+    assert safety_screen(text).level == "emergency"
+    learned = [f for f in _assessment(eager_nlp, text).findings if f.rule.startswith("learned.")]
+    assert learned == []
+
+
+def test_the_reader_never_lowers_a_level(full_screen, safety_screen):
+    lowered = [
+        row.values[0]["text"]
+        for row in CASES
+        if level_rank(full_screen(row.values[0]["text"]).level) < level_rank(safety_screen(row.values[0]["text"]).level)
+    ]
+    assert lowered == []
+
+
+def test_the_record_names_the_data_it_was_trained_on():
+    record = json.loads(RECORD_FILE.read_text(encoding="utf-8"))
+    for source in record["sources"].values():
+        if "sha256" in source:
+            data = (MODEL_DIR / source["file"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == source["sha256"], source["file"]
+    assert 0.5 <= record["thresholds"]["review"] <= record["thresholds"]["urgent"] < 1.0
+    assert record["classes"][0] == "none"
+
+
+def test_the_cli_contract_holds_with_the_reader_in_place():
+    import subprocess
+    import sys
+
+    from bot.safety.__main__ import FINDING_KEYS
+    from tests.unit.safety.test_evaluate import REPO_ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.safety"],
+        input='{"text": "i want to kil myself"}\n', capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+    )
+    line = json.loads(result.stdout.splitlines()[0])
+    assert line["level"] == "urgent" and "suicidal_ideation" in line["categories"]
+    assert [f["rule"] for f in line["findings"]] == ["si.active.kill_self"]
+    assert all(set(f) == set(FINDING_KEYS) for f in line["findings"])
+
+
+def test_a_learned_finding_goes_through_the_cli_contract(eager_nlp):
+    from bot.safety.__main__ import FINDING_KEYS
+
+    finding = next(f for f in _assessment(eager_nlp, "i counted them twice").findings if f.rule.startswith("learned."))
+    assert set(FINDING_KEYS) <= set(finding.to_dict())
