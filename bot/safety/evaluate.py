@@ -357,6 +357,7 @@ def render_markdown(report: dict) -> str:
                 f"| {row['name']} | {_fmt(row['crisis_recall_urgent_plus'])} | {_fmt(row['benign_false_alarm_urgent_plus'])}"
                 f" | {_fmt(row['own_imagery_idiom_false_alarms'])} | {row['own_expectations_broken']} |"
             )
+    out += render_history(report.get("ablation") or {})
     out += render_blind(report.get("blind") or {})
     out += render_ablation(report.get("ablation") or {})
     out += ["", "## Targets", "", "| target | value | goal | met |", "|---|---:|---|---|"]
@@ -384,6 +385,27 @@ def render_blind(blind: dict) -> List[str]:
         out += [f"| {sign} | {row['n']} | {_fmt(row['recall'])} |" for sign, row in result["by_sign"].items()]
         out += ["", "| benign group | n | false alarms |", "|---|---:|---:|"]
         out += [f"| {group} | {row['n']} | {_fmt(row['false_alarms'])} |" for group, row in result["by_group"].items()]
+    return out
+
+
+HISTORY = OWN_EXAMPLES / "blind_history.json"
+
+
+def render_history(ablation: dict) -> List[str]:
+    """Each blind round before this version's changes (blind_history.json) and now."""
+    if not HISTORY.is_file() or not ablation:
+        return []
+    before = json.loads(HISTORY.read_text(encoding="utf-8"))["before"]
+    out = ["", "## Blind rounds: before and after", "",
+           "| round | measure | before (rules 2026.11.5) | now, rules alone | now, rules and reader |",
+           "|---|---|---:|---:|---:|"]
+    keys = {"risk recall": "risk recall", "benign false alarms": "benign false alarms",
+            "psychedelic imagery false alarms": "psychedelic false alarms"}
+    for name, figures in before.items():
+        for measure, key in keys.items():
+            now = f"blind {name} {key}"
+            out.append(f"| {name} | {measure} | {_fmt(figures.get(measure))} | "
+                       f"{_fmt(ablation.get('rules alone', {}).get(now))} | {_fmt(ablation.get('both', {}).get(now))} |")
     return out
 
 

@@ -63,8 +63,8 @@ class SafetyReader:
             return "context"
         return None
 
-    def candidates(self, doc: Doc) -> List[Tuple[Span, Reading, bool]]:
-        """(sentence, reading, whether context keeps it at review) for every sentence the rules left open."""
+    def open_sentences(self, doc: Doc) -> List[Tuple[Span, bool]]:
+        """(sentence, whether context keeps it at review) for every sentence the rules left open."""
         result = []
         for sent in doc.sents:
             if not any(t.is_alpha for t in sent):
@@ -72,6 +72,11 @@ class SafetyReader:
             why = self._context_of(doc, sent)
             if why != "explained":
                 result.append((sent, why == "context"))
+        return result
+
+    def candidates(self, doc: Doc) -> List[Tuple[Span, Reading, bool]]:
+        """(sentence, reading, whether context keeps it at review) for every sentence the rules left open."""
+        result = self.open_sentences(doc)
         if self.reader is None or not result:
             return []
         readings = self.reader.read([sent.text for sent, _ in result])
