@@ -67,6 +67,16 @@ def evaluate_round(level_of: Callable[[str], str], rows: Dict[str, List[dict]]) 
     }
 
 
+def judge(values: Dict[str, Optional[float]], targets: Dict[str, tuple]) -> Dict[str, dict]:
+    """{name: {value, target, met}} for each (op, goal) target; met is None where nothing was measured."""
+    out = {}
+    for name, (op, goal) in targets.items():
+        value = values[name]
+        met = None if value is None else (value >= goal if op == ">=" else value <= goal)
+        out[name] = {"value": value, "target": f"{op} {goal}", "met": met}
+    return out
+
+
 def check(result: dict) -> Dict[str, dict]:
     """Each blind target with its value and whether it is met."""
     values = {
@@ -74,9 +84,4 @@ def check(result: dict) -> Dict[str, dict]:
         "benign false alarms": result["benign"]["false_alarms"],
         "psychedelic imagery false alarms": result["psychedelic"]["false_alarms"],
     }
-    out = {}
-    for name, (op, goal) in TARGETS.items():
-        value = values[name]
-        met = None if value is None else (value >= goal if op == ">=" else value <= goal)
-        out[name] = {"value": value, "target": f"{op} {goal}", "met": met}
-    return out
+    return judge(values, TARGETS)

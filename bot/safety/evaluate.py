@@ -26,6 +26,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+from bot.safety.blind import judge
 from bot.safety.model import LEVELS, level_rank
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -277,12 +278,7 @@ def check_targets(public: Optional[dict], own: dict) -> Dict[str, dict]:
         "own medical red flags caught (medical/substance_misuse at urgent+)": own["medical"]["caught_urgent_plus"],
         "own normal after-effects left at none": own["after_effects"]["left_at_none"],
     }
-    result = {}
-    for name, (op, threshold) in TARGETS.items():
-        value = values[name]
-        met = None if value is None else (value >= threshold if op == ">=" else value <= threshold)
-        result[name] = {"value": value, "target": f"{op} {threshold}", "met": met}
-    return result
+    return judge(values, TARGETS)
 
 
 def _fmt(value) -> str:

@@ -17,7 +17,6 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from bot.safety.components.context import SafetyContext
-from bot.safety.learned.model import Reading
 from bot.safety.model import Finding, assessment_from_findings, level_rank
 
 # Context that keeps a learned finding at review: it is not the writer's present risk.
@@ -47,40 +46,26 @@ class SafetyReader:
         self.reader = reader
         self._context = context
 
-    def _context_of(self, doc: Doc, sent: Span) -> Optional[str]:
-        """Why `sent` is not the writer's present risk, by the rules: "explained", "context" or None.
+    @staticmethod
+    def _explained(doc: Doc, sent: Span) -> bool:
+        """True if a rule matched in `sent` and its context lowered it (a denial, another person,
+        the past...): the rules have read that sentence, and the reader adds nothing to it."""
+        return any(
+            finding.start < sent.end_char and finding.end > sent.start_char and _BLOCKING_NAMES & set(finding.modifiers)
+            for finding in doc._.safety_assessment.findings
+        )
 
-        "explained": a rule matched in the sentence and its context lowered it (a denial,
-        another person, the past...): the rules have read it, the reader adds nothing.
-        "context": no such finding, but a context phrase stands in the sentence: review at most.
-        """
-        for finding in doc._.safety_assessment.findings:
-            if finding.start < sent.end_char and finding.end > sent.start_char:
-                if _BLOCKING_NAMES & set(finding.modifiers):
-                    return "explained"
+    def _held_by_context(self, doc: Doc, sent: Span) -> bool:
+        """True if a context phrase in `sent` says negated, another person, hypothetical, past or the experience."""
         categories: Set[str] = self._context.categories_in(doc, sent) if self._context else set()
-        if categories & _BLOCKING or (categories & _DATING and not categories & _PRESENT):
-            return "context"
-        return None
+        return bool(categories & _BLOCKING) or bool(categories & _DATING and not categories & _PRESENT)
+
+    def _open(self, doc: Doc) -> List[Span]:
+        return [s for s in doc.sents if any(t.is_alpha for t in s) and not self._explained(doc, s)]
 
     def open_sentences(self, doc: Doc) -> List[Tuple[Span, bool]]:
         """(sentence, whether context keeps it at review) for every sentence the rules left open."""
-        result = []
-        for sent in doc.sents:
-            if not any(t.is_alpha for t in sent):
-                continue
-            why = self._context_of(doc, sent)
-            if why != "explained":
-                result.append((sent, why == "context"))
-        return result
-
-    def candidates(self, doc: Doc) -> List[Tuple[Span, Reading, bool]]:
-        """(sentence, reading, whether context keeps it at review) for every sentence the rules left open."""
-        result = self.open_sentences(doc)
-        if self.reader is None or not result:
-            return []
-        readings = self.reader.read([sent.text for sent, _ in result])
-        return [(sent, reading, blocked) for (sent, blocked), reading in zip(result, readings)]
+        return [(sent, self._held_by_context(doc, sent)) for sent in self._open(doc)]
 
     def level_alone(self, doc: Doc) -> str:
         """The level the reader alone would give (every sentence, no rules, no context): for evaluation."""
@@ -95,11 +80,13 @@ class SafetyReader:
         assessment = doc._.safety_assessment
         if self.reader is None or assessment is None or level_rank(assessment.level) >= _URGENT:
             return doc
+        sentences = self._open(doc)
         best = None
-        for sent, reading, blocked in self.candidates(doc):
+        for sent, reading in zip(sentences, self.reader.read([s.text for s in sentences])):
             if reading.score < self.reader.review_threshold:
                 continue
-            urgent = reading.score >= self.reader.urgent_threshold and not blocked
+            # Context is looked up only for a sentence that could page.
+            urgent = reading.score >= self.reader.urgent_threshold and not self._held_by_context(doc, sent)
             key = (urgent, reading.score)
             if best is None or key > best[0]:
                 best = (key, sent, reading)

@@ -4,8 +4,9 @@
 bot/safety/learned/data/cssrs_reddit.jsonl: one line per post, with the user's
 clinician label mapped to a reader class. What is changed from the source:
 
-- users labelled Indicator are left out (risk indicators without ideation are
-  neither the negatives nor the positives this reader needs);
+- users labelled Indicator (risk indicators without ideation) are kept apart,
+  labelled "indicator": they are not trained on, only used to check that the
+  reader does not page for distress without ideation;
 - every user who wrote a line of the shared evaluation set is left out, so
   that set keeps measuring text the reader has not seen (its lines are matched
   against the posts; nothing of it is written);
@@ -30,6 +31,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 OUT_FILE = DATA_DIR / "cssrs_reddit.jsonl"
 MAX_CHARS = 1000
 LABELS = {
+    "Indicator": "indicator",
     "Supportive": "none",
     "Ideation": "suicidal_ideation",
     "Behavior": "suicidal_behavior",
@@ -103,7 +105,7 @@ def prepare(csv_path: Path, eval_dir: Optional[Path]) -> dict:
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
     users = {item["user"] for item in kept}
     return {"posts": len(kept), "users": len(users), "users_left_out_for_eval": dropped_eval,
-            "indicator_users_left_out": dropped_indicator}
+            "users_with_another_label_left_out": dropped_indicator}
 
 
 def main(argv: Optional[Iterable[str]] = None) -> int:

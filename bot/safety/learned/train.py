@@ -4,7 +4,8 @@ Reproducible: a fixed seed, fixed folds (by a hash of each id, and by user
 for the Reddit posts) and only data committed in this repository:
 
 - data/cssrs_reddit.jsonl: Reddit C-SSRS posts (CC BY 4.0, see NOTICE), made
-  by `python -m bot.safety.learned.prepare`;
+  by `python -m bot.safety.learned.prepare`; the posts of users labelled
+  Indicator (distress without ideation) are not trained on but calibrated on;
 - data/own_train.jsonl: the project's own training messages, written for
   training by writers who did not write the blind sets;
 - the project's own benign example sets (psychedelic imagery, idioms,
@@ -15,10 +16,11 @@ The blind sets (tests/safety_examples/blind_*.jsonl) are never read here.
 
 Thresholds are calibrated on out-of-fold scores (each text scored by a model
 trained without its fold), with the rules in place, over the project's benign
-texts in two sets, psychedelic imagery and all the others: on each, the
-reader may raise at most REVIEW_FALSE_ALARMS of the texts above their right
-level, and at most URGENT_FALSE_ALARMS to `urgent` (PSYCHEDELIC_FALSE_ALARMS for both
-on psychedelic imagery). The model written is then
+texts in two sets, psychedelic imagery and all the others, and on the Reddit
+Indicator users' posts (scored by the final model, which never saw them): on
+each, the reader may raise at most REVIEW_FALSE_ALARMS of the texts above
+their right level, and at most URGENT_FALSE_ALARMS to `urgent`
+(PSYCHEDELIC_FALSE_ALARMS for both on psychedelic imagery). The model written is then
 trained on everything. Writes reader.npz and reader.json beside this file.
 """
 from __future__ import annotations
@@ -51,7 +53,7 @@ C_CATEGORY = 4.0
 # psychedelic imagery, where a false alarm costs the most trust, gets less.
 REVIEW_FALSE_ALARMS = 0.03
 URGENT_FALSE_ALARMS = 0.02
-PSYCHEDELIC_FALSE_ALARMS = 0.01
+PSYCHEDELIC_FALSE_ALARMS = 0.02
 CLASSES = (NONE, "suicidal_ideation", "suicidal_behavior", "self_harm", "harm_to_others", "abuse", "medical",
            "substance_misuse")
 GRID = [round(x, 3) for x in np.arange(0.5, 0.996, 0.005)]
@@ -104,8 +106,16 @@ def nlu_examples() -> List[str]:
     return texts
 
 
+INDICATOR = "indicator"
+
+
 def load_data() -> Tuple[List[Row], Dict[str, dict]]:
-    """Every training row, and a record of each source."""
+    """Every training row, and a record of each source.
+
+    Reddit users labelled Indicator (distress without ideation) come back as
+    rows with the label "indicator": they are never trained on, only
+    calibrated on (see `train`).
+    """
     rows: List[Row] = []
     record: Dict[str, dict] = {}
     for name, path in SOURCES.items():
@@ -114,7 +124,7 @@ def load_data() -> Tuple[List[Row], Dict[str, dict]]:
         for item in items:
             label = _label(item)
             counts[label] = counts.get(label, 0) + 1
-            level = item.get("level", NONE if label == NONE else "urgent")
+            level = item.get("level", "review" if label == INDICATOR else NONE if label == NONE else "urgent")
             weight = REDDIT_WEIGHT if name == "cssrs_reddit" else 1.0
             rows.append(Row(item["text"], label, level, name, item.get("user") or item["id"], weight,
                             item.get("sign") == "psychedelic_imagery"))
@@ -247,7 +257,9 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
     """Calibrate on out-of-fold scores, fit on everything, write the reader; return its record."""
     import sklearn
 
-    rows, sources = load_data()
+    everything, sources = load_data()
+    rows = [r for r in everything if r.label != INDICATOR]
+    distress = [r for r in everything if r.label == INDICATOR]
     record = {
         "model": "logistic regressions (risk against none; the risk category) over word 1-2-grams and"
                  " character 2-5-grams (tf-idf)",
@@ -269,6 +281,14 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
             benign.setdefault("psychedelic imagery" if row.psychedelic else "other benign", []).append((case, score))
         else:
             risky.append((case, score))
+    # Distress without ideation (Reddit Indicator users, never trained on): their right level
+    # is review, so the reader may not page for more of them than for the benign sets.
+    arrays = fit(rows)
+    final = LinearReader(arrays, record)
+    benign["distress without ideation (Reddit Indicator users)"] = [
+        (case, [r.score for r in final.read([text for text, _ in case.sentences])] if case.sentences else [])
+        for case in screen_cases(distress)
+    ]
     review, urgent = calibrate(benign)
     record["thresholds"] = {"review": review, "urgent": urgent}
 
@@ -295,7 +315,7 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
         "own_risk_at_right_level_with_reader": right_share(True),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out_dir / WEIGHTS_FILE.name, **fit(rows))
+    np.savez_compressed(out_dir / WEIGHTS_FILE.name, **arrays)
     (out_dir / RECORD_FILE.name).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
 
