@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Mapping, Optional
 
-from flask import Flask, g
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from bot.storage.runtime import settings as process_settings
 from bot.storage.db import make_engine, make_session_factory
@@ -54,6 +55,10 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     app.extensions["db_sessions"] = make_session_factory(make_engine(app.config["DATABASE_URL"]))
+    # Every <int:...> in a route is a database id: one out of its range is a 404, not a 500.
+    app.url_map.converters["int"] = DatabaseIdConverter
+    # A merged double slash would redirect to a Location built from the Host header.
+    app.url_map.merge_slashes = False
 
     @app.teardown_appcontext
     def close_db_session(_exc: Optional[BaseException]) -> None:
@@ -76,6 +81,25 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     csrf.exempt(acknowledge.bp)
     app.cli.add_command(cli.invite_command)
     return app
+
+
+# The largest id a database integer column holds (SQLite and PostgreSQL bigint).
+MAX_ID = 2**63 - 1
+# Pages beyond this are empty anyway; a larger number would overflow the query's OFFSET.
+MAX_PAGE = 1_000_000
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """Flask's int converter, bounded to what a database id can be."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def page_number() -> int:
+    """The `page` query argument: 1 when missing or malformed, at most MAX_PAGE."""
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
 def db_session():

@@ -12,7 +12,7 @@ from bot.clinic import access, inbox
 
 from bot.storage import audit
 from bot.storage.models import Clinician, Patient
-from journal_web import db_session
+from journal_web import db_session, page_number
 from journal_web.forms import AcknowledgeForm, ResolveForm, ReviewForm
 from journal_web.users import clinician_required, me
 
@@ -31,7 +31,7 @@ def _alert(public_id: str):
 def index():
     """Open, acknowledged or resolved alerts: most severe first, then newest."""
     status = request.args.get("status", "open")
-    page = inbox.inbox(db_session(), me(), status, request.args.get("page", 1, type=int) or 1)
+    page = inbox.inbox(db_session(), me(), status, page_number())
     return render_template("alerts/index.html", inbox=page)
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bot.storage.audit import audit_page
 from bot.storage.models import Patient
-from journal_web import db_session
+from journal_web import db_session, page_number
 from journal_web.users import admin_required, me
 
 bp = Blueprint("audit", __name__)
@@ -23,6 +23,6 @@ def index():
         patient_id = session.scalar(select(Patient.id).where(
             Patient.pseudonym == code, Patient.clinic_id == me().clinic_id)) or -1
     action = request.args.get("action", "").strip()[:64]
-    page = audit_page(session, me().clinic_id, request.args.get("page", 1, type=int) or 1,
+    page = audit_page(session, me().clinic_id, page_number(),
                       patient_id=patient_id, action_prefix=action)
     return render_template("audit/index.html", log=page, code=code, action=action)

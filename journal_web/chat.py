@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.service.chat_relay import RelayError, relay
 from bot.storage.models import ChatMessage
 from bot.clinic.timeline import journal_entries
-from journal_web import db_session
+from journal_web import db_session, page_number
 from journal_web.forms import ChatForm
 from journal_web.users import patient_required
 
@@ -88,5 +88,5 @@ def _send_json():
 def journal():
     """The patient's saved journal entries, newest first; read-only."""
     entries, page, pages = journal_entries(db_session(), current_user.record.id, saved_only=True,
-                                           page=request.args.get("page", 1, type=int) or 1)
+                                           page=page_number())
     return render_template("chat/journal.html", entries=entries, page=page, pages=pages)

@@ -3,7 +3,7 @@ and sign-in links. Every route with a patient id answers 404 unless the
 signed-in clinician may see that patient (bot.clinic.access)."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Optional
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -17,7 +17,7 @@ from bot.clinic.export import journal_csv
 from bot.clinic.invites import create_invite
 from bot.storage.models import Clinician, CrisisAlert, Patient, SafetyPlan
 from bot.clinic.timeline import KINDS, TimelineFilter, highlight, journal_entries, latest_assessments, mood_series, timeline_page
-from journal_web import db_session
+from journal_web import db_session, page_number
 from journal_web.forms import ActionForm, SafetyPlanForm, plan_items
 from journal_web.users import clinician_required, display_zone, me
 
@@ -39,10 +39,6 @@ def _viewed(patient: Patient, view: str, **detail) -> None:
     db_session().commit()
 
 
-def _page_arg() -> int:
-    return request.args.get("page", 1, type=int) or 1
-
-
 @bp.get("")
 @clinician_required
 def index():
@@ -60,7 +56,7 @@ def index():
         query = query.where(or_(Patient.display_name.ilike(like), Patient.pseudonym.ilike(like)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // 50))
-    page = min(max(1, _page_arg()), pages)
+    page = min(max(1, page_number()), pages)
     rows = session.execute(query.order_by(Patient.display_name, Patient.id)
                            .limit(50).offset((page - 1) * 50)).all()
     return render_template("patients/index.html", rows=rows, q=query_text, page=page, pages=pages)
@@ -80,9 +76,14 @@ def _day(raw: Optional[str], next_day: bool = False) -> Optional[datetime]:
         day = datetime.strptime((raw or "").strip(), "%Y-%m-%d").date()
     except ValueError:
         return None
-    if next_day:
-        day += timedelta(days=1)
-    return datetime.combine(day, time(0), tzinfo=display_zone())
+    try:
+        if next_day:
+            day += timedelta(days=1)
+        instant = datetime.combine(day, time(0), tzinfo=display_zone())
+        instant.astimezone(timezone.utc)  # in range in UTC too, where the query compares it
+        return instant
+    except (OverflowError, ValueError):
+        abort(400, description="That date is out of range.")
 
 
 @bp.get("/<int:patient_id>")
@@ -91,7 +92,7 @@ def timeline(patient_id: int):
     """A patient's timeline, mood chart, filters and pages."""
     patient = _patient(patient_id)
     filters = _filters()
-    page = timeline_page(db_session(), patient.id, filters, _page_arg(), PER_PAGE)
+    page = timeline_page(db_session(), patient.id, filters, page_number(), PER_PAGE)
     chart = mood_series(db_session(), patient.id)
     therapist = db_session().get(Clinician, patient.therapist_id)
     _viewed(patient, "timeline", page=page.page)

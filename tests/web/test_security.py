@@ -182,3 +182,28 @@ def test_a_database_outage_is_a_503_page(settings, tmp_path):
                       "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False})
     reply = app.test_client().post("/login", data={"email": THERAPIST, "password": "x"})
     assert reply.status_code == 503 and "database" in reply.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("get", "/patients/{ava}?to=9999-12-31", 400),
+        ("get", "/patients/{ava}?from=0001-01-01&to=9999-12-30", 200),
+        ("get", "/patients/123456789012345678901234567890", 404),
+        ("get", "/patients/123456789012345678901234567890/journal.csv", 404),
+        ("post", "/review/123456789012345678901234567890", 404),
+        ("get", "/patients?page=123456789012345678901234567890", 200),
+        ("get", "/patients/{ava}?page=123456789012345678901234567890", 200),
+        ("get", "/alerts?page=99999999999999999999", 200),
+    ],
+)
+def test_input_out_of_range_is_a_400_or_404_never_a_500(client, auth, world, method, path, status):
+    auth.login()
+    response = getattr(client, method)(path.format(ava=world.ava))
+    assert response.status_code == status
+
+
+def test_a_double_slash_is_not_redirected_to_the_host_header(client):
+    response = client.get("/static//app.css", headers={"Host": "evil.example"})
+    assert response.status_code == 404
+    assert "evil.example" not in response.headers.get("Location", "")
