@@ -1,6 +1,7 @@
 """Builds the spaCy pipeline of the screen from a rules directory."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +21,8 @@ from bot.safety import components  # noqa: F401  (registers the safety_* factori
 from bot.safety.patterns import PatternError, compile_pattern
 from bot.safety.rules import RuleSet, load_rules
 
+
+logger = logging.getLogger(__name__)
 
 # "i want to die.i can't": sentence punctuation typed without a space after it is split
 # off (two letters before it, so "e.g." and "i.e." stay whole).
@@ -114,12 +117,21 @@ def build_nlp(rules: RuleSet, reader=None) -> Language:
     return nlp
 
 
-def build_pipeline(rules_dir: Optional[Path] = None, with_reader: bool = True) -> tuple:
-    """Load the rules (and the learned reader) and build the pipeline: returns (nlp, rules)."""
+def build_pipeline(rules_dir: Optional[Path] = None, with_reader: bool = True,
+                   reader_dir: Optional[Path] = None) -> tuple:
+    """Load the rules (and the learned reader) and build the pipeline: returns (nlp, rules).
+
+    The rules are required; the learned reader is not. If its files are missing
+    or broken the pipeline screens with the rules alone and says so in the log,
+    rather than failing every message as a screen error.
+    """
     rules = load_rules(rules_dir)
     reader = None
     if with_reader:
-        from bot.safety.learned.model import load_reader
+        from bot.safety.learned.model import MODEL_DIR, load_reader
 
-        reader = load_reader()
+        try:
+            reader = load_reader(reader_dir or MODEL_DIR)
+        except Exception:
+            logger.exception("The learned reader could not be loaded; screening with the rules alone")
     return build_nlp(rules, reader), rules

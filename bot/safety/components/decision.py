@@ -105,7 +105,7 @@ class SafetyDecision:
                 effective.add(category)
         if "EXPERIENCE" in categories and not current:
             effective.add("EXPERIENCE")
-        if "TOPIC" in categories and rule.caps.get("TOPIC"):
+        if "TOPIC" in categories and rule.caps.get("TOPIC") and not current:
             effective.add("TOPIC")
         persisting = undercut or recent_act
         level = rule.level

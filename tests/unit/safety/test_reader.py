@@ -102,3 +102,15 @@ def test_a_learned_finding_goes_through_the_cli_contract(eager_nlp):
 
     finding = next(f for f in _assessment(eager_nlp, "i counted them twice").findings if f.rule.startswith("learned."))
     assert set(FINDING_KEYS) <= set(finding.to_dict())
+
+
+def test_a_broken_reader_leaves_the_rules_screening(tmp_path, caplog):
+    from bot.safety.pipeline import build_pipeline
+
+    (tmp_path / "reader.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "reader.npz").write_bytes(b"not an archive")
+    nlp, _ = build_pipeline(reader_dir=tmp_path)
+    assert "safety_reader" not in nlp.pipe_names
+    assert "screening with the rules alone" in caplog.text
+    assert nlp("i have a gun to my head right now")._.safety_assessment.level == "emergency"
+    assert nlp("had a calm walk after the session")._.safety_assessment.level == "none"
