@@ -16,7 +16,7 @@ from bot.clinic.passwords import verify_password
 from bot.storage.models import Clinician
 from journal_web import db_session
 from journal_web.forms import ActionForm, LoginForm, PassphraseForm, PatientLoginForm
-from journal_web.security import end_session, start_session
+from journal_web.security import end_session, revoke_sessions, start_session
 from journal_web.users import ClinicianUser, PatientUser, patient_required, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -78,6 +78,7 @@ def logout():
         audit.record(db_session(), "auth.signed_out", kind, current_user.record.id,
                      actor_type=kind, actor_id=current_user.record.id,
                      patient_id=current_user.record.id if kind == "patient" else None)
+        revoke_sessions(current_user.record)
         db_session().commit()
         end_session()
         flash("You are signed out.", "info")
@@ -165,7 +166,10 @@ def passphrase():
             invites.set_passphrase(session, patient, form.passphrase.data)
             audit.record(session, "patient.passphrase_set", "patient", patient.id,
                          actor_type="patient", actor_id=patient.id, patient_id=patient.id)
+            # A new passphrase ends every other session of this patient; this one goes on.
+            revoke_sessions(patient)
             session.commit()
+            start_session(PatientUser(patient))
             flash(f"Passphrase saved. Next time, sign in with your code {patient.pseudonym} "
                   "and this passphrase.", "info")
             return redirect(url_for("chat.chat"))

@@ -48,6 +48,11 @@ def start_session(user) -> None:
     session[SEEN_KEY] = time.time()
 
 
+def revoke_sessions(record) -> None:
+    """End every web session of this clinician or patient, on every device (the caller commits)."""
+    record.session_version = (record.session_version or 0) + 1
+
+
 def end_session() -> None:
     """Sign out and forget everything in the session."""
     logout_user()

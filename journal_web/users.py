@@ -1,7 +1,9 @@
 """Who is signed in: a clinician or a patient, and the guards for each kind of page.
 
-Flask-Login stores `c:<id>` or `p:<id>` in the session; every request loads
-the row again, so a deactivated account is signed out at its next request.
+Flask-Login stores `c:<id>:<version>` or `p:<id>:<version>` in the session;
+every request loads the row again, so a deactivated account is signed out at
+its next request, and raising the row's `session_version` (sign-out, a new
+password or passphrase) ends every session of that account, on every device.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ class ClinicianUser(UserMixin):
 
     def __init__(self, record: Clinician):
         self.record = record
-        self.id = f"c:{record.id}"
+        self.id = f"c:{record.id}:{record.session_version or 0}"
 
     @property
     def is_admin(self) -> bool:
@@ -44,23 +46,24 @@ class PatientUser(UserMixin):
 
     def __init__(self, record: Patient):
         self.record = record
-        self.id = f"p:{record.id}"
+        self.id = f"p:{record.id}:{record.session_version or 0}"
 
     is_admin = False
 
 
 def load_user(user_id: str):
-    """Flask-Login's loader: the active account named in the session, or None."""
-    kind, _, raw = (user_id or "").partition(":")
-    if not raw.isdigit():
+    """Flask-Login's loader: the active account named in the session at its current version, or None."""
+    kind, _, rest = (user_id or "").partition(":")
+    raw, _, version = rest.partition(":")
+    if not (raw.isdigit() and version.isdigit()) or len(raw) > 18:
         return None
-    if kind == "c":
-        clinician = db_session().get(Clinician, int(raw))
-        return ClinicianUser(clinician) if clinician is not None and clinician.is_active else None
-    if kind == "p":
-        patient = db_session().get(Patient, int(raw))
-        return PatientUser(patient) if patient is not None and patient.is_active else None
-    return None
+    model, wrapper = {"c": (Clinician, ClinicianUser), "p": (Patient, PatientUser)}.get(kind, (None, None))
+    if model is None:
+        return None
+    record = db_session().get(model, int(raw))
+    if record is None or not record.is_active or (record.session_version or 0) != int(version):
+        return None
+    return wrapper(record)
 
 
 def wants_json() -> bool:

@@ -86,6 +86,8 @@ class Clinician(Base):
     role = Column(String(20), nullable=False)
     password_hash = Column(String(255), nullable=False)
     is_active = Column(Boolean, nullable=False, default=True)
+    # Raised to end every web session of this clinician (sign-out, password change).
+    session_version = Column(Integer, nullable=False, default=0, server_default="0")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     clinic = relationship("Clinic", back_populates="clinicians")
@@ -111,6 +113,8 @@ class Patient(Base):
     intention = Column(Text, nullable=True)
     next_integration_at = Column(UTCDateTime, nullable=True)
     is_active = Column(Boolean, nullable=False, default=True)
+    # Raised to end every web session of this patient (sign-out, passphrase change).
+    session_version = Column(Integer, nullable=False, default=0, server_default="0")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     clinic = relationship("Clinic", back_populates="patients")

@@ -159,3 +159,44 @@ def test_trusted_proxies_is_a_checked_setting(tmp_path):
     assert load_settings(environ={"TRUSTED_PROXIES": "1"}, env_file=tmp_path / "no.env").trusted_proxies == 1
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         load_settings(environ={"TRUSTED_PROXIES": "many"}, env_file=tmp_path / "no.env")
+
+
+def _cookie(client):
+    return client.get_cookie("kap_session").value
+
+
+def test_a_cookie_kept_from_before_sign_out_is_sent_to_sign_in(app, client, auth, world):
+    auth.login()
+    stolen = _cookie(client)
+    other_device = app.test_client()
+    other_device.set_cookie("kap_session", stolen)
+    assert other_device.get(f"/patients/{world.ava}").status_code == 200
+    auth.logout()
+    replay = app.test_client()
+    replay.set_cookie("kap_session", stolen)
+    reply = replay.get(f"/patients/{world.ava}")
+    assert reply.status_code == 302 and reply.headers["Location"].startswith("/login")
+    # Signing out on one device ended the other device's session too.
+    assert other_device.get(f"/patients/{world.ava}").status_code == 302
+
+
+def test_a_patient_cookie_kept_from_before_sign_out_is_sent_to_sign_in(app, client, auth):
+    auth.login_patient()
+    stolen = _cookie(client)
+    assert client.get("/me/journal").status_code == 200
+    auth.logout()
+    replay = app.test_client()
+    replay.set_cookie("kap_session", stolen)
+    reply = replay.get("/me/journal")
+    assert reply.status_code == 302 and "/me/login" in reply.headers["Location"]
+
+
+def test_a_new_passphrase_ends_the_other_sessions_but_not_this_one(app, client, auth):
+    auth.login_patient()
+    other_device = app.test_client()
+    other_device.set_cookie("kap_session", _cookie(client))
+    assert other_device.get("/me/journal").status_code == 200
+    reply = client.post("/me/passphrase", data={"passphrase": "river stone lamp", "confirm": "river stone lamp"})
+    assert reply.status_code == 302
+    assert client.get("/me/journal").status_code == 200
+    assert other_device.get("/me/journal").status_code == 302
