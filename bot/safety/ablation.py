@@ -6,11 +6,10 @@ and the project's own examples.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Optional
 
-from bot.safety.blind import blind_rounds, evaluate_round, read_round
+from bot.safety.blind import blind_rounds, evaluate_round, read_jsonl, read_round
 from bot.safety.model import level_rank
 
 REVIEW = level_rank("review")
@@ -18,11 +17,16 @@ URGENT = level_rank("urgent")
 READERS = ("rules alone", "reader alone", "both")
 
 
-def readers() -> Dict[str, Callable[[str], str]]:
-    """{name: level_of(text)} for the rules alone, the reader alone and both (production)."""
-    from bot.safety import build_screen
+def readers(both=None) -> Dict[str, Callable[[str], str]]:
+    """{name: level_of(text)} for the rules alone, the reader alone and both.
 
-    both = build_screen()
+    `both` is the production Screen (built here if not given); the other two
+    run on its pipeline, so the rules and the reader are loaded once.
+    """
+    if both is None:
+        from bot.safety import build_screen
+
+        both = build_screen()
     nlp = both.nlp
     reader = nlp.get_pipe("safety_reader")
 
@@ -41,11 +45,6 @@ def readers() -> Dict[str, Callable[[str], str]]:
     return {"rules alone": rules_alone, "reader alone": reader_alone, "both": lambda text: both(text).level}
 
 
-def _read(path: Path) -> List[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
 def _share(hits: int, total: int) -> Optional[float]:
     return round(hits / total, 4) if total else None
 
@@ -53,13 +52,13 @@ def _share(hits: int, total: int) -> Optional[float]:
 def ablation(level_of: Dict[str, Callable[[str], str]], shared_dir: Path, own_dir: Path) -> dict:
     """{reader name: {measure: value}} over every set that is present."""
     result: Dict[str, dict] = {}
-    crisis = _read(shared_dir / "public_crisis.jsonl") if (shared_dir / "public_crisis.jsonl").is_file() else []
-    benign = _read(shared_dir / "public_benign.jsonl") if (shared_dir / "public_benign.jsonl").is_file() else []
+    crisis = read_jsonl(shared_dir / "public_crisis.jsonl") if (shared_dir / "public_crisis.jsonl").is_file() else []
+    benign = read_jsonl(shared_dir / "public_benign.jsonl") if (shared_dir / "public_benign.jsonl").is_file() else []
     own = [
         row
         for path in sorted(own_dir.glob("*.jsonl"))
         if not path.name.startswith("blind_")
-        for row in _read(path)
+        for row in read_jsonl(path)
     ]
     own_benign = [row for row in own if row.get("set") in ("psychedelic", "idiom", "everyday", "after_effects")]
     rounds = {name: read_round(name, own_dir) for name in blind_rounds(own_dir)}

@@ -33,14 +33,15 @@ def blind_rounds(directory: Path = BLIND_DIR) -> List[str]:
     return sorted({p.stem.split("_")[1] for p in directory.glob("blind_*_*.jsonl")})
 
 
+def read_jsonl(path: Path) -> List[dict]:
+    """The JSON objects of a JSON Lines file, blank lines skipped."""
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
 def read_round(round_name: str, directory: Path = BLIND_DIR) -> Dict[str, List[dict]]:
     """{"risk": [...], "benign": [...]} for one round."""
-    result = {}
-    for kind in ("risk", "benign"):
-        path = directory / f"blind_{round_name}_{kind}.jsonl"
-        with path.open(encoding="utf-8") as handle:
-            result[kind] = [json.loads(line) for line in handle if line.strip()]
-    return result
+    return {kind: read_jsonl(directory / f"blind_{round_name}_{kind}.jsonl") for kind in ("risk", "benign")}
 
 
 def _rate(hits: int, total: int) -> Optional[float]:

@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from bot.safety.blind import judge
+from bot.safety.blind import judge, read_jsonl
 from bot.safety.model import LEVELS, level_rank
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,11 +44,6 @@ TARGETS = {
     "own medical red flags caught (medical/substance_misuse at urgent+)": (">=", 1.0),
     "own normal after-effects left at none": (">=", 1.0),
 }
-
-
-def _read_jsonl(path: Path) -> List[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def _recall(ranks: List[int]) -> Dict[str, Any]:
@@ -120,7 +115,7 @@ def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
         below_urgent: Counter = Counter()
         below_urgent_rules: Counter = Counter()
         artifact_ranks: List[int] = []
-        for row in _read_jsonl(crisis_path):
+        for row in read_jsonl(crisis_path):
             assessment = screen(row["text"])
             rank = level_rank(assessment.level)
             by_sub[row.get("sub", "unknown")].append(rank)
@@ -141,7 +136,7 @@ def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
     benign_path = shared_dir / "public_benign.jsonl"
     if benign_path.is_file():
         by_source: Dict[str, List[int]] = defaultdict(list)
-        for row in _read_jsonl(benign_path):
+        for row in read_jsonl(benign_path):
             by_source[_source(row)].append(level_rank(screen(row["text"]).level))
         ranks = [r for values in by_source.values() for r in values]
         result["benign"] = {
@@ -151,7 +146,7 @@ def evaluate_public(screen, shared_dir: Path) -> Optional[dict]:
         result["levels"]["public_benign"] = Counter(LEVELS[r] for r in ranks)
     ambiguous_path = shared_dir / "public_ambiguous.jsonl"
     if ambiguous_path.is_file():
-        levels = Counter(screen(row["text"]).level for row in _read_jsonl(ambiguous_path))
+        levels = Counter(screen(row["text"]).level for row in read_jsonl(ambiguous_path))
         result["ambiguous"] = {"n": sum(levels.values()), "levels": dict(levels)}
         result["levels"]["public_ambiguous"] = levels
     result["levels"] = {name: {lv: counts.get(lv, 0) for lv in LEVELS} for name, counts in result["levels"].items()}
@@ -162,7 +157,7 @@ def evaluate_own(screen, examples_dir: Path = OWN_EXAMPLES) -> dict:
     """Figures for the project's own example sets (tests/safety_examples/*.jsonl)."""
     rows = []
     for path in sorted(p for p in examples_dir.glob("*.jsonl") if not p.name.startswith("blind_")):
-        for row in _read_jsonl(path):
+        for row in read_jsonl(path):
             row["_file"] = path.name
             rows.append(row)
     by_set: Dict[str, list] = defaultdict(list)
@@ -466,7 +461,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "targets": check_targets(public, own),
         "alternatives": evaluate_alternatives(shared_dir) if public is not None else [],
         "blind": {name: evaluate_round(lambda t: screen(t).level, read_round(name)) for name in blind_rounds()},
-        "ablation": ablation(readers(), shared_dir, OWN_EXAMPLES),
+        "ablation": ablation(readers(screen), shared_dir, OWN_EXAMPLES),
     }
     for name, result in report["blind"].items():
         for target, row in check_blind(result).items():
