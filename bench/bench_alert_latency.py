@@ -28,10 +28,12 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bot.service.credentials import issue_chat_token  # noqa: E402
 from bot.storage.db import make_engine, make_session_factory  # noqa: E402
 from bot.storage.models import Clinician, Patient  # noqa: E402
 
 ALERTS = 60
+SECRET_KEY = "bench-only-key"
 CRISIS = "i want to kill myself"
 EMAIL_TIMEOUT_S = 30
 TARGET_P95_S = 2.0
@@ -64,7 +66,9 @@ class Inbox:
 
 def post(url: str, payload: dict) -> None:
     data = json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    token = issue_chat_token(SECRET_KEY, payload["sender"])
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json",
+                                                               "Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=60) as reply:
         reply.read()
 
@@ -107,7 +111,7 @@ def main() -> int:
             "WEB_PORT": str(free_port()),
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp_port),
-            "SECRET_KEY": "bench-only-key",
+            "SECRET_KEY": SECRET_KEY,
             "WEBHOOK_URL": "",
             "DIGEST_HOUR": "-1",
         }

@@ -1,9 +1,12 @@
 """The REST channel for enrolled patients, at /webhooks/rest/webhook.
 
 It replaces Rasa's built-in `rest` channel (same URL and reply format) and adds
-what a clinic needs in front of the assistant: request validation with clear
-400/413 answers, a polite refusal for senders who are not enrolled (their
-message is stored nowhere), and no message text in the logs. It remembers each
+what a clinic needs in front of the assistant: a credential on every message
+(a chat token the web app issues to the signed-in patient, bound to the sender
+id; without one the answer is 401 and nothing is stored, whoever the sender),
+request validation with clear 400/413 answers, a polite refusal for senders
+who are not enrolled (their message is stored nowhere), and no message text in
+the logs. It remembers each
 sender's last message for a short while (in memory) and passes it on with the
 next one, so the safety screen can read a sentence typed in pieces.
 """
@@ -11,21 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, Text
 
-import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.config.secret_key import signing_key
 from bot.service.chat_gate import RejectedRequest, is_enrolled, parse_webhook_body
+from bot.service.credentials import CredentialError, bearer_token, check_chat_token
+from bot.service.failsafe import domain_response, failsafe_text
 from bot.conversation.crisis import format_resources, load_crisis_context
 from bot.conversation.routing import intent_for
 from bot.safety import screen
 from bot.safety.fragments import PREVIOUS_TEXT_KEY, RecentMessages, screen_with_previous
-from bot.config.settings import REPO_ROOT, load_settings
+from bot.config.settings import load_settings
 from bot.storage.db import make_engine, make_session_factory
 
 logger = logging.getLogger(__name__)
@@ -51,10 +55,10 @@ class PatientRestInput(InputChannel):
     def __init__(self) -> None:
         settings = load_settings()
         self._max_chars = settings.max_message_chars
+        self._secret_key = signing_key(settings)
         self._default_resources = settings.default_crisis_resource_set
         self._sessions = make_session_factory(make_engine(settings.database_url))
-        self._not_enrolled_text = _domain_response("utter_not_enrolled")
-        self._failsafe_text = _domain_response("utter_failsafe")
+        self._not_enrolled_text = domain_response("utter_not_enrolled")
         self._recent = RecentMessages()
 
     def blueprint(
@@ -69,10 +73,18 @@ class PatientRestInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            token = bearer_token(request.headers.get("authorization"))
+            if token is None:
+                return _unauthorized()
             try:
                 incoming = parse_webhook_body(request.body or b"", self._max_chars)
             except RejectedRequest as exc:
                 return response.json({"error": str(exc)}, status=exc.status)
+            try:
+                check_chat_token(self._secret_key, token, incoming.sender)
+            except CredentialError as exc:
+                logger.warning("refused a chat message: %s", exc)
+                return _unauthorized()
 
             enrolled = await self._check_enrollment(incoming.sender)
             if enrolled is False:
@@ -118,8 +130,7 @@ class PatientRestInput(InputChannel):
         if any(resources in reply.get("text", "") for reply in replies):
             return []
         logger.error("the assistant's reply lacked the crisis lines; adding the fail-safe reply")
-        text = self._failsafe_text.replace("{resources}", resources)
-        return [{"recipient_id": incoming.sender, "text": text}]
+        return [{"recipient_id": incoming.sender, "text": failsafe_text(resources)}]
 
     async def _check_enrollment(self, sender: str) -> Optional[bool]:
         loop = asyncio.get_running_loop()
@@ -133,7 +144,9 @@ class PatientRestInput(InputChannel):
         return enrolled
 
 
-def _domain_response(name: str, domain_file: Path = REPO_ROOT / "domain.yml") -> str:
-    with domain_file.open(encoding="utf-8") as handle:
-        responses = yaml.safe_load(handle)["responses"]
-    return responses[name][0]["text"]
+def _unauthorized() -> HTTPResponse:
+    """The one answer to every message without a valid credential, whatever its sender."""
+    return response.json(
+        {"error": "sign in to chat: this message carried no valid credential"},
+        status=401, headers={"WWW-Authenticate": 'Bearer realm="kap-chat"'},
+    )

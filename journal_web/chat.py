@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.service.chat_relay import RelayError, relay
+from bot.service.chat_relay import Reply, RelayError, relay
+from bot.service.failsafe import crisis_fallback
 from bot.storage.models import ChatMessage
 from bot.clinic.timeline import journal_entries
 from journal_web import db_session, page_number
@@ -34,10 +35,24 @@ def _history() -> list[ChatMessage]:
     return list(reversed(rows))
 
 
-def _relay(text: str):
+def _relay(text: str) -> list[Reply]:
+    """The assistant's replies; if it cannot answer, the crisis lines for a crisis message.
+
+    Raises RelayError when the assistant cannot answer and the message is not a crisis.
+    """
     config = current_app.config
-    return relay(config["RASA_URL"], current_user.record.sender_id, text,
-                 config["CHAT_RELAY_TIMEOUT_SECONDS"])
+    try:
+        return relay(config["RASA_URL"], current_user.record.sender_id, text,
+                     config["CHAT_RELAY_TIMEOUT_SECONDS"], config["SECRET_KEY"])
+    except RelayError as exc:
+        if exc.status not in (502, 503):
+            raise
+        fallback = crisis_fallback(current_app.extensions["db_sessions"], config["SPOOL_DIR"],
+                                   current_user.record.sender_id, text,
+                                   config["DEFAULT_CRISIS_RESOURCE_SET"])
+        if fallback is None:
+            raise
+        return [Reply(fallback)]
 
 
 @bp.get("/chat")

@@ -23,6 +23,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
 ))
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 SEEN_KEY = "seen"
+STARTED_KEY = "started"
 
 
 def init_app(app: Flask) -> CSRFProtect:
@@ -45,7 +46,7 @@ def start_session(user) -> None:
     session.clear()
     login_user(user)
     session.permanent = True
-    session[SEEN_KEY] = time.time()
+    session[SEEN_KEY] = session[STARTED_KEY] = time.time()
 
 
 def revoke_sessions(record) -> None:
@@ -60,16 +61,26 @@ def end_session() -> None:
 
 
 def _end_idle_session():
+    """End a session idle too long, or older than the absolute limit, whatever the cookie's expiry says.
+
+    Both clocks are in the signed session, so a replayed old cookie is refused
+    here on the server, not only by the browser dropping it.
+    """
     if request.endpoint == "static" or "_user_id" not in session:
         return None
     from flask import current_app
 
-    limit = current_app.config["SESSION_TIMEOUT_MINUTES"] * 60
+    config = current_app.config
     now = time.time()
-    seen = session.get(SEEN_KEY)
-    if not isinstance(seen, (int, float)) or now - seen > limit:
+    seen, started = session.get(SEEN_KEY), session.get(STARTED_KEY)
+    if not isinstance(started, (int, float)) or now - started > config["SESSION_MAX_HOURS"] * 3600:
         end_session()
-        flash(f"You were signed out after {current_app.config['SESSION_TIMEOUT_MINUTES']} "
+        flash(f"You were signed out: a session lasts at most {config['SESSION_MAX_HOURS']} hours. "
+              "Please sign in again.", "info")
+        return None
+    if not isinstance(seen, (int, float)) or now - seen > config["SESSION_TIMEOUT_MINUTES"] * 60:
+        end_session()
+        flash(f"You were signed out after {config['SESSION_TIMEOUT_MINUTES']} "
               "minutes without activity.", "info")
         return None
     session[SEEN_KEY] = now

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.service.cli import migrate, write_runtime_endpoints
+from bot.service.credentials import issue_chat_token
 from bot.storage.db import make_engine, make_session_factory
 from bot.clinic.seed import seed_demo_clinic
 from tests.helpers import TEST_PASSWORD, free_port, make_settings
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "current.tar.gz"
 RASA = ROOT / ".venv" / "bin" / "rasa"
 STARTUP_SECONDS = 240
+# The signing key the test servers share, as production's processes share SECRET_KEY.
+TEST_SECRET_KEY = "test-servers-signing-key"
 
 
 @pytest.fixture(scope="session")
@@ -56,14 +59,23 @@ class Servers:
             self.say(sender, "/restart")
 
     def say(self, sender: str, message: str) -> list[dict]:
-        """POST a message to the REST channel; return the bot's replies."""
-        return post_json(f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": message})
+        """POST a message to the REST channel as `sender`, with its chat token; return the replies."""
+        return post_json(f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": message},
+                         token=chat_token(sender))
 
 
-def post_json(url: str, payload, timeout: float = 30.0):
+def chat_token(sender: str) -> str:
+    """A chat token for `sender`, issued the way the web app issues one."""
+    return issue_chat_token(TEST_SECRET_KEY, sender)
+
+
+def post_json(url: str, payload, timeout: float = 30.0, token: str = "", headers: dict = None):
     """POST JSON and decode the JSON answer (raises HTTPError on 4xx/5xx)."""
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=sent)
     with urllib.request.urlopen(request, timeout=timeout) as reply:
         return json.loads(reply.read().decode("utf-8"))
 
@@ -90,6 +102,7 @@ def server_env(settings, tmp: Path) -> dict:
         "DATABASE_URL": settings.database_url,
         "SPOOL_DIR": str(settings.spool_dir),
         "KAP_ENV_FILE": str(tmp / "absent.env"),
+        "SECRET_KEY": settings.secret_key or TEST_SECRET_KEY,
         "SANIC_HOST": "127.0.0.1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
     }
@@ -133,7 +146,8 @@ def servers(trained_model, tmp_path_factory):
     """Start both servers once for the e2e tests; stop them afterwards."""
     tmp = tmp_path_factory.mktemp("e2e")
     rasa_port, actions_port = free_port(), free_port()
-    settings = make_settings(tmp, RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port))
+    settings = make_settings(tmp, RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port),
+                             SECRET_KEY=TEST_SECRET_KEY)
     migrate(settings)
     sessions = make_session_factory(make_engine(settings.database_url))
     with sessions.begin() as session:

@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-from bot.config.settings import VAR_DIR
+from bot.config.settings import VAR_DIR, Settings
 
 KEY_FILE = VAR_DIR / "secret_key"
 
@@ -37,3 +37,15 @@ def load_or_create_secret_key(key_file: Path = KEY_FILE) -> str:
     finally:
         temp.unlink()
     return key_file.read_text(encoding="ascii").strip()
+
+
+def signing_key(settings: Settings, key_file: Path = KEY_FILE) -> str:
+    """SECRET_KEY, or the key kept under var/ when SECRET_KEY is unset.
+
+    Every process of one installation signs and checks with this key: the web
+    app's sessions, acknowledgement links, chat tokens and the action server's
+    credential. Several machines share it by setting SECRET_KEY.
+    """
+    if settings.secret_key:
+        return settings.secret_key
+    return load_or_create_secret_key(key_file)

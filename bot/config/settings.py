@@ -60,6 +60,7 @@ class Settings:
     ack_link_hours: int = 24
     digest_hour: int = 7
     session_timeout_minutes: int = 30
+    session_max_hours: int = 12
     default_crisis_resource_set: str = "us"
     invite_link_hours: int = 72
     login_max_failures: int = 5
@@ -165,6 +166,7 @@ def load_settings(
         ack_link_hours=_int(get, "ACK_LINK_HOURS", 24, 1, 30 * 24),
         digest_hour=_int(get, "DIGEST_HOUR", 7, -1, 23),
         session_timeout_minutes=_int(get, "SESSION_TIMEOUT_MINUTES", 30, 1, 24 * 60),
+        session_max_hours=_int(get, "SESSION_MAX_HOURS", 12, 1, 7 * 24),
         default_crisis_resource_set=get("DEFAULT_CRISIS_RESOURCE_SET", "us"),
         invite_link_hours=_int(get, "INVITE_LINK_HOURS", 72, 1, 30 * 24),
         login_max_failures=_int(get, "LOGIN_MAX_FAILURES", 5, 1, 100),

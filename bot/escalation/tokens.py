@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Optional
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from bot.config.secret_key import KEY_FILE, load_or_create_secret_key
-from bot.config.settings import Settings
+from bot.config.secret_key import KEY_FILE, signing_key  # noqa: F401 (re-exported)
 
 ALERT_PATH = "/alerts/{public_id}"
 ACK_PATH = "/alerts/acknowledge"
@@ -74,12 +72,6 @@ def read_ack_token(secret_key: str, token: str, max_age_seconds: int,
         raise InvalidToken("this acknowledgement link is not valid")
     return AckClaim(data["a"], data["c"])
 
-
-def signing_key(settings: Settings, key_file: Path = SECRET_KEY_FILE) -> str:
-    """SECRET_KEY, or the key the web app keeps under var/ when SECRET_KEY is unset."""
-    if settings.secret_key:
-        return settings.secret_key
-    return load_or_create_secret_key(key_file)
 
 
 def _serializer(secret_key: str, now: Optional[datetime]) -> URLSafeTimedSerializer:

@@ -1,7 +1,8 @@
 """Relaying a patient's chat message to Rasa's REST channel and reading its replies.
 
 The caller passes the sender id of the signed-in patient; nothing here takes
-it from a request. Only text and button replies are kept; anything else Rasa
+it from a request. Each message carries a fresh chat token for that sender,
+signed with the installation's key, which the REST channel checks. Only text and button replies are kept; anything else Rasa
 could send (images, custom payloads) is dropped.
 """
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+
+from bot.service.credentials import AUTHORIZATION_SCHEME, issue_chat_token
 
 WEBHOOK_PATH = "/webhooks/rest/webhook"
 MAX_BUTTONS = 12
@@ -45,16 +48,19 @@ class Reply:
                 "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons]}
 
 
-def relay(rasa_url: str, sender_id: str, message: str, timeout: float) -> list[Reply]:
-    """POST one message for `sender_id`; return the assistant's replies.
+def relay(rasa_url: str, sender_id: str, message: str, timeout: float, secret_key: str) -> list[Reply]:
+    """POST one message as `sender_id`, with a chat token signed by `secret_key`; return the replies.
 
     Raises RelayError with status 503 if Rasa cannot be reached, 400 or 413
-    if Rasa refused the message, and 502 for any other answer.
+    if Rasa refused the message, and 502 for any other answer (a 401 means
+    Rasa and this process do not share the signing key).
     """
     body = json.dumps({"sender": sender_id, "message": message}).encode("utf-8")
+    token = issue_chat_token(secret_key, sender_id)
     request = urllib.request.Request(
         rasa_url.rstrip("/") + WEBHOOK_PATH, data=body, method="POST",
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={"Content-Type": "application/json", "Accept": "application/json",
+                 "Authorization": f"{AUTHORIZATION_SCHEME} {token}"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
@@ -62,6 +68,9 @@ def relay(rasa_url: str, sender_id: str, message: str, timeout: float) -> list[R
     except urllib.error.HTTPError as exc:
         if exc.code in (400, 413):
             raise RelayError(_error_text(exc), exc.code) from None
+        if exc.code == 401:
+            raise RelayError("the assistant refused this process's credential: "
+                             "do the web app and Rasa share SECRET_KEY?", 502) from None
         raise RelayError(f"the assistant answered with an error ({exc.code})", 502) from None
     except (urllib.error.URLError, OSError) as exc:
         raise RelayError("the assistant cannot be reached right now", 503) from exc

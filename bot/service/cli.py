@@ -19,7 +19,9 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from bot.config.secret_key import signing_key
 from bot.content.schema import ContentError
+from bot.service.credentials import ACTION_KEY_HEADER, action_server_key
 from bot.config.settings import REPO_ROOT, VAR_DIR, ConfigError, Settings, load_settings
 from bot.storage.db import DatabaseUnavailable, check_database, make_engine, make_session_factory
 
@@ -98,8 +100,13 @@ def write_runtime_endpoints(settings: Settings, dest: Path = RUNTIME_ENDPOINTS) 
 
     endpoints = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["action_endpoint"]["url"] = settings.actions_url
+    # The action server answers only calls that carry this key (rasa_sdk_plugins).
+    endpoints["action_endpoint"]["headers"] = {ACTION_KEY_HEADER: action_server_key(signing_key(settings))}
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump(endpoints, sort_keys=False))
+    os.chmod(dest, 0o600)
     return dest
 
 
@@ -167,35 +174,76 @@ def announce(settings: Settings, timeout: float = 300.0) -> None:
 
 
 def shell(settings: Settings, sender: str) -> int:
-    """A terminal conversation as `sender` (a demo patient by default)."""
+    """A terminal conversation as `sender` (a demo patient by default).
+
+    It runs the same servers as production on loopback and speaks through the
+    same authenticated REST channel as the web app: each line is relayed with
+    a chat token for `sender`, signed with this installation's key.
+    """
     migrate(settings)
     seed(settings)
-    actions = None
-    if port_problem("127.0.0.1", settings.actions_port, "", "") is None:
-        actions = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(settings.actions_port), "--quiet"],
-            env=server_env(settings),
-            cwd=REPO_ROOT,
-        )
-        if not _wait_for(f"http://127.0.0.1:{settings.actions_port}/health", actions, 180):
-            actions.terminate()
-            raise CommandError("the action server did not start; run it alone to see why: "
-                               "SANIC_HOST=127.0.0.1 .venv/bin/rasa run actions")
-    shell_port = _free_port()
+    env = server_env(settings)
+    endpoints = write_runtime_endpoints(settings)
+    started: list[subprocess.Popen] = []
     try:
-        return subprocess.call(
-            [
-                str(VENV_BIN / "rasa"), "shell", "--conversation-id", sender,
-                "-m", str(MODEL), "--endpoints", str(write_runtime_endpoints(settings)),
-                "-p", str(shell_port), "--quiet",
-            ],
-            env=server_env(settings),
-            cwd=REPO_ROOT,
-        )
+        if port_problem("127.0.0.1", settings.actions_port, "", "") is None:
+            started.append(_start_and_wait(
+                [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions",
+                 "-p", str(settings.actions_port), "--quiet"],
+                env, f"http://127.0.0.1:{settings.actions_port}/health", "the action server"))
+        rasa_port = _free_port()
+        started.append(_start_and_wait(
+            [str(VENV_BIN / "rasa"), "run", "-i", "127.0.0.1", "-p", str(rasa_port), "-m", str(MODEL),
+             "--credentials", str(REPO_ROOT / "credentials.yml"), "--endpoints", str(endpoints), "--quiet"],
+            env, f"http://127.0.0.1:{rasa_port}/webhooks/rest/", "the Rasa server"))
+        return _converse(f"http://127.0.0.1:{rasa_port}", sender, settings)
     finally:
-        if actions is not None:
-            actions.terminate()
-            actions.wait(10)
+        for process in started:
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _start_and_wait(command: list[str], env: dict, health_url: str, what: str) -> subprocess.Popen:
+    process = subprocess.Popen(command, env=env, cwd=REPO_ROOT)
+    if not _wait_for(health_url, process, 240):
+        process.terminate()
+        raise CommandError(f"{what} did not start; run `make run` to see why")
+    return process
+
+
+def _converse(rasa_url: str, sender: str, settings: Settings) -> int:
+    """Read lines, relay them as `sender`, print the replies; a number picks a button."""
+    from bot.service.chat_relay import RelayError, relay
+
+    key = signing_key(settings)
+    buttons: list = []
+    print(f"Talking as {sender}. Type a message; a number picks a button; Ctrl-D ends.")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not line:
+            continue
+        if line.isdigit() and 1 <= int(line) <= len(buttons):
+            line = buttons[int(line) - 1].payload
+        try:
+            replies = relay(rasa_url, sender, line, settings.chat_relay_timeout_seconds, key)
+        except RelayError as exc:
+            print(f"error: {exc}")
+            continue
+        buttons = []
+        for reply in replies:
+            if reply.text:
+                print(f"bot> {reply.text}")
+            for button in reply.buttons:
+                buttons.append(button)
+                print(f"     {len(buttons)}. {button.title}")
 
 
 def _answers(url: str) -> bool:

@@ -23,7 +23,7 @@ from bot.clinic.seed import seed_demo_clinic
 from journal_web import create_app
 from tests.helpers import TEST_PASSWORD, make_settings
 from tests.helpers import free_port
-from tests.servers import ROOT
+from tests.servers import ROOT, TEST_SECRET_KEY
 from tests.web.conftest import World, add_alert, add_entry, build_world, finding
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -79,7 +79,7 @@ def serve(app) -> tuple[str, object]:
 
 def app_config(database_url: str, rasa_url: str, base_url: str = "") -> dict:
     """Production-like settings: CSRF on, not in testing mode."""
-    return {"DATABASE_URL": database_url, "SECRET_KEY": "browser-tests", "RASA_URL": rasa_url,
+    return {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY, "RASA_URL": rasa_url,
             "CHAT_RELAY_TIMEOUT_SECONDS": 30, "PUBLIC_BASE_URL": base_url or "http://127.0.0.1"}
 
 

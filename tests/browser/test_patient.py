@@ -27,11 +27,11 @@ def test_when_rasa_is_down_the_text_stays_in_the_box(phone, web):
     page = phone.new_page()
     problems = watch_console(page)
     _enter(page, web.url, _invite(web.sessions, "demo-jonah"))
-    page.fill("#message", "I have been thinking about the lake all day")
+    page.fill("#message", "I walked by the lake this morning and it was calm")
     page.click("#send")
     page.wait_for_selector("#chat-error:not([hidden])")
     assert "cannot be reached" in page.inner_text("#chat-error")
-    assert page.input_value("#message") == "I have been thinking about the lake all day"
+    assert page.input_value("#message") == "I walked by the lake this morning and it was calm"
     assert "988" in page.inner_text("footer")
     assert page.locator("#send").bounding_box()["height"] >= 44
     assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -23,10 +23,11 @@ def test_a_crisis_message_gets_resources_when_the_action_server_is_down(
         tmp_path / "logs",
         [f"{url}/webhooks/rest/"],
     ):
-        from tests.servers import post_json
+        from tests.servers import chat_token, post_json
 
         replies = post_json(
-            f"{url}/webhooks/rest/webhook", {"sender": "demo-ava", "message": "i want to kil myself"}
+            f"{url}/webhooks/rest/webhook", {"sender": "demo-ava", "message": "i want to kil myself"},
+            token=chat_token("demo-ava"),
         )
     text = " ".join(r.get("text", "") for r in replies)
     assert "having trouble answering" in text

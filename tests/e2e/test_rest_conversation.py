@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.storage.models import ChatMessage, JournalEntry, Patient, SafetyAssessment
-from tests.servers import post_json
+from tests.servers import chat_token, post_json
 
 pytestmark = pytest.mark.e2e
 
@@ -75,7 +75,7 @@ def test_a_stranger_is_refused_politely_and_stored_nowhere(servers):
 )
 def test_bad_requests_get_one_clear_error(servers, body, status, reason):
     with pytest.raises(urllib.error.HTTPError) as caught:
-        post_json(f"{servers.rasa_url}/webhooks/rest/webhook", body)
+        post_json(f"{servers.rasa_url}/webhooks/rest/webhook", body, token=chat_token("demo-ava"))
     assert caught.value.code == status
     assert reason in caught.value.read().decode("utf-8")
 

@@ -208,6 +208,7 @@ def app(settings, world):
     return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False,
                        "DATABASE_URL": settings.database_url, "SECRET_KEY": "test",
                        "RASA_URL": f"http://127.0.0.1:{free_port()}",
+                       "SPOOL_DIR": str(settings.spool_dir),
                        "CHAT_RELAY_TIMEOUT_SECONDS": 5,
                        "PUBLIC_BASE_URL": "https://journal.example"})
 
@@ -273,6 +274,7 @@ class FakeRasa:
 
     def __init__(self):
         self.received: list[dict] = []
+        self.authorizations: list[str] = []
         self.status = 200
         outer = self
 
@@ -281,6 +283,7 @@ class FakeRasa:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 payload = json.loads(body)
                 outer.received.append({"path": self.path, **payload})
+                outer.authorizations.append(self.headers.get("Authorization") or "")
                 if outer.status != 200:
                     reply = json.dumps({"error": "'message' is too long"}).encode()
                     self.send_response(outer.status)

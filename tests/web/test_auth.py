@@ -115,6 +115,24 @@ def test_activity_keeps_the_session_alive(app, client, auth):
         assert time.time() - session["seen"] < 5
 
 
+def test_a_session_kept_alive_ends_at_the_absolute_limit(app, client, auth):
+    auth.login()
+    with client.session_transaction() as session:
+        session["started"] = time.time() - app.config["SESSION_MAX_HOURS"] * 3600 - 1
+        session["seen"] = time.time()  # active a moment ago: only the absolute limit applies
+    reply = client.get("/patients")
+    assert reply.status_code == 302 and reply.headers["Location"].startswith("/login")
+    assert "a session lasts at most 12 hours" in client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert client.get("/patients").status_code == 302
+
+
+def test_a_session_without_its_start_time_is_refused(client, auth):
+    auth.login()
+    with client.session_transaction() as session:
+        del session["started"]
+    assert client.get("/patients").status_code == 302
+
+
 def test_the_session_cookie_expires_with_the_timeout(app, auth):
     cookie = auth.login().headers["Set-Cookie"]
     assert "Expires=" in cookie

@@ -5,7 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.clinic.invites import token_hash
-from bot.storage.models import AuditEvent, Patient, PatientInvite, PatientLogin, utcnow
+from bot.service.credentials import CredentialError, bearer_token, check_chat_token
+from bot.storage.models import (AuditEvent, ChatMessage, CrisisAlert, Patient, PatientInvite, PatientLogin,
+                               utcnow)
 from tests.web.conftest import ADMIN
 
 
@@ -108,13 +110,17 @@ def test_patient_sign_in_is_locked_after_repeated_failures(app, client, auth):
     assert client.post("/me/login", data={"code": "P-AVA1", "passphrase": "river stone lamp"}).status_code == 429
 
 
-def test_the_chat_relays_as_the_signed_in_patient(client, auth, fake_rasa):
+def test_the_chat_relays_as_the_signed_in_patient(app, client, auth, fake_rasa):
     auth.login_patient("demo-ava")
     reply = client.post("/me/chat/send", json={"message": "hello there", "sender": "demo-zoe"},
                         query_string={"sender": "demo-zoe"}, headers={"X-Sender": "demo-zoe"})
     assert reply.status_code == 200
     assert fake_rasa.received == [{"path": "/webhooks/rest/webhook", "sender": "demo-ava",
                                    "message": "hello there"}]
+    token = bearer_token(fake_rasa.authorizations[0])
+    check_chat_token(app.config["SECRET_KEY"], token, "demo-ava")  # raises if not
+    with pytest.raises(CredentialError):
+        check_chat_token(app.config["SECRET_KEY"], token, "demo-zoe")
     body = reply.get_json()
     assert body["replies"][0]["text"] == "You said: hello there"
     assert body["replies"][1]["buttons"] == [{"title": "Good", "payload": '/mood{"mood": 7}'},
@@ -139,6 +145,24 @@ def test_when_rasa_is_down_the_patient_is_told_and_keeps_the_text(client, auth):
     text = page.get_data(as_text=True)
     assert page.status_code == 503 and "cannot be reached" in text
     assert ">my &lt;b&gt;words&lt;/b&gt;</textarea>" in text
+
+
+def test_when_rasa_is_down_a_crisis_message_gets_the_crisis_lines_and_its_alert(app, client, auth, demo):
+    auth.login_patient("demo-ava")
+    text = "i dont want to be alive anymore, i have the pills ready for tonight"
+    reply = client.post("/me/chat/send", json={"message": text})
+    assert reply.status_code == 200
+    said = reply.get_json()["replies"][0]["text"]
+    assert "having trouble answering" in said and "988" in said
+    page = client.post("/me/chat/send", data={"message": text})
+    assert page.status_code == 200 and "988" in page.get_data(as_text=True)
+    with demo() as session:
+        ava = session.scalar(select(Patient).where(Patient.sender_id == "demo-ava"))
+        stored = session.scalars(select(ChatMessage).where(ChatMessage.patient_id == ava.id,
+                                                           ChatMessage.text == text)).all()
+        alerts = session.scalars(select(CrisisAlert).where(CrisisAlert.patient_id == ava.id)).all()
+    assert len(stored) == 2 and all(m.direction == "patient" for m in stored)
+    assert any(a.level in ("urgent", "emergency") and a.status != "resolved" for a in alerts)
 
 
 def test_rasa_refusing_a_message_is_passed_on(client, auth, fake_rasa):
