@@ -22,9 +22,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config.secret_key import signing_key
-from bot.service.chat_gate import RejectedRequest, is_enrolled, parse_webhook_body
+from bot.service.chat_gate import NOT_ENROLLED, RejectedRequest, enrolment_status, parse_webhook_body
 from bot.service.credentials import CredentialError, bearer_token, check_chat_token
-from bot.service.failsafe import domain_response, failsafe_text
+from bot.service.failsafe import crisis_fallback, domain_response, failsafe_text
 from bot.conversation.crisis import format_resources, load_crisis_context
 from bot.conversation.routing import intent_for
 from bot.safety import screen
@@ -59,6 +59,9 @@ class PatientRestInput(InputChannel):
         self._default_resources = settings.default_crisis_resource_set
         self._sessions = make_session_factory(make_engine(settings.database_url))
         self._not_enrolled_text = domain_response("utter_not_enrolled")
+        self._discharged_text = domain_response("utter_discharged")
+        self._discharged_crisis_text = domain_response("utter_discharged_crisis")
+        self._spool_dir = settings.spool_dir
         self._recent = RecentMessages()
 
     def blueprint(
@@ -86,11 +89,13 @@ class PatientRestInput(InputChannel):
                 logger.warning("refused a chat message: %s", exc)
                 return _unauthorized()
 
-            enrolled = await self._check_enrollment(incoming.sender)
-            if enrolled is False:
+            status = await self._check_enrollment(incoming.sender)
+            if status == NOT_ENROLLED:
                 return response.json(
                     [{"recipient_id": incoming.sender, "text": self._not_enrolled_text}]
                 )
+            if status == "discharged":
+                return response.json(await self._discharged_reply(incoming))
 
             previous = self._recent.swap(incoming.sender, incoming.text)
             collector = CollectingOutputChannel()
@@ -132,16 +137,31 @@ class PatientRestInput(InputChannel):
         logger.error("the assistant's reply lacked the crisis lines; adding the fail-safe reply")
         return [{"recipient_id": incoming.sender, "text": failsafe_text(resources)}]
 
-    async def _check_enrollment(self, sender: str) -> Optional[bool]:
+    async def _discharged_reply(self, incoming) -> list[dict]:
+        """A discharged patient's chat is closed, politely; a crisis still gets the crisis lines.
+
+        A crisis message is recorded with its assessment, so the clinic is alerted.
+        """
         loop = asyncio.get_running_loop()
-        lookup = loop.run_in_executor(None, is_enrolled, self._sessions, sender)
+        resources = await loop.run_in_executor(
+            None, crisis_fallback, self._sessions, self._spool_dir, incoming.sender, incoming.text,
+            self._default_resources)
+        replies = [{"recipient_id": incoming.sender, "text": self._discharged_text}]
+        if resources is not None:
+            replies.append({"recipient_id": incoming.sender,
+                            "text": self._discharged_crisis_text.replace("{resources}", resources)})
+        return replies
+
+    async def _check_enrollment(self, sender: str) -> Optional[str]:
+        loop = asyncio.get_running_loop()
+        lookup = loop.run_in_executor(None, enrolment_status, self._sessions, sender)
         try:
-            enrolled = await asyncio.wait_for(lookup, ENROLLMENT_LOOKUP_SECONDS)
+            status = await asyncio.wait_for(lookup, ENROLLMENT_LOOKUP_SECONDS)
         except asyncio.TimeoutError:
-            enrolled = None
-        if enrolled is None:
+            status = None
+        if status is None:
             logger.warning("enrollment could not be checked; serving the sender anyway")
-        return enrolled
+        return status
 
 
 def _unauthorized() -> HTTPResponse:

@@ -68,13 +68,15 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         if session is not None:
             session.close()
 
-    from journal_web import acknowledge, alerts, audit, auth, chat, cli, errors, main, patients, security
+    from journal_web import acknowledge, admin, alerts, audit, auth, chat, cli, course, errors, main, patients, security
 
     csrf = security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(patients.bp)
+    app.register_blueprint(course.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(alerts.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(chat.bp)

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from bot.storage import audit
 
-from bot.clinic import invites, throttle
+from bot.clinic import invites, staff, throttle
 from bot.clinic.passwords import verify_password
 from bot.storage.models import Clinician
 from journal_web import db_session
-from journal_web.forms import ActionForm, LoginForm, PassphraseForm, PatientLoginForm
+from journal_web.forms import ActionForm, LoginForm, PassphraseForm, PatientLoginForm, SetPasswordForm
 from journal_web.security import end_session, revoke_sessions, start_session
 from journal_web.users import ClinicianUser, PatientUser, patient_required, safe_next
 
@@ -176,3 +176,27 @@ def passphrase():
     status = 400 if form.errors else 200
     return render_template("auth/passphrase.html", form=form, has_one=has_one,
                            code=patient.pseudonym), status
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+def welcome(token: str):
+    """A clinician sets a password through their invite or reset link, then signs in."""
+    session = db_session()
+    clinician = staff.peek_password_link(session, token)
+    if clinician is None:
+        return render_template("auth/welcome_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            staff.set_password_with_link(session, token, form.password.data)
+        except staff.StaffError as exc:
+            session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            session.commit()
+            end_session()
+            flash("Your password is set. Sign in with your email and the new password.")
+            return redirect(url_for("auth.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/welcome.html", form=form, clinician=clinician,
+                           min_chars=staff.MIN_PASSWORD_CHARS), status

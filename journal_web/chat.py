@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.service.chat_relay import Reply, RelayError, relay
-from bot.service.failsafe import crisis_fallback
+from bot.service.failsafe import crisis_fallback, failsafe_text
 from bot.storage.models import ChatMessage
 from bot.clinic.timeline import journal_entries
 from journal_web import db_session, page_number
@@ -47,12 +47,12 @@ def _relay(text: str) -> list[Reply]:
     except RelayError as exc:
         if exc.status not in (502, 503):
             raise
-        fallback = crisis_fallback(current_app.extensions["db_sessions"], config["SPOOL_DIR"],
-                                   current_user.record.sender_id, text,
-                                   config["DEFAULT_CRISIS_RESOURCE_SET"])
-        if fallback is None:
+        resources = crisis_fallback(current_app.extensions["db_sessions"], config["SPOOL_DIR"],
+                                    current_user.record.sender_id, text,
+                                    config["DEFAULT_CRISIS_RESOURCE_SET"])
+        if resources is None:
             raise
-        return [Reply(fallback)]
+        return [Reply(failsafe_text(resources))]
 
 
 @bp.get("/chat")

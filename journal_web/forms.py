@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from bot.clinic.invites import MAX_PASSPHRASE_CHARS, MIN_PASSPHRASE_CHARS
@@ -136,3 +137,121 @@ class SafetyPlanForm(FlaskForm):
     def validate_environment_safety(self, field):
         """At most 20 short lines."""
         _check_items(field)
+
+
+# -- clinic operations ----------------------------------------------------------
+
+TIMEZONE_HINT = "An IANA time zone, such as America/Denver or Europe/London."
+STATUS_CHOICES = [("scheduled", "Scheduled"), ("completed", "Completed"), ("cancelled", "Cancelled")]
+ROUTE_CHOICES = [("IV", "IV"), ("IM", "IM"), ("sublingual", "Sublingual"), ("nasal", "Nasal")]
+ROLE_CHOICES = [("therapist", "Therapist"), ("on_call", "On call"), ("admin", "Admin")]
+PATIENT_STATUS_CHOICES = [("active", "Active"), ("paused", "Paused"), ("discharged", "Discharged")]
+
+
+class EnrolForm(FlaskForm):
+    """A new patient."""
+
+    display_name = StringField("Display name", validators=[DataRequired(), Length(max=200)])
+    code = StringField("Patient code", validators=[DataRequired(), Length(max=32)])
+    therapist_id = SelectField("Therapist", coerce=int, validate_choice=False)
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+    locale = StringField("Locale", validators=[DataRequired(), Length(max=20)])
+
+
+class PatientDetailsForm(FlaskForm):
+    """A patient's name, time zone and locale."""
+
+    display_name = StringField("Display name", validators=[DataRequired(), Length(max=200)])
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+    locale = StringField("Locale", validators=[DataRequired(), Length(max=20)])
+
+
+class PatientStatusForm(FlaskForm):
+    """Active, paused or discharged."""
+
+    status = SelectField("Status", choices=PATIENT_STATUS_CHOICES)
+
+
+class ReassignForm(FlaskForm):
+    """Another therapist for the patient."""
+
+    therapist_id = SelectField("Therapist", coerce=int, validate_choice=False)
+
+
+class InfusionForm(FlaskForm):
+    """An infusion, in the patient's time zone."""
+
+    day = DateField("Date", validators=[DataRequired()])
+    at = TimeField("Time", validators=[DataRequired()])
+    route = SelectField("Route", choices=ROUTE_CHOICES)
+    status = SelectField("Status", choices=STATUS_CHOICES)
+    dose_mg = StringField("Dose (mg, optional)", validators=[Length(max=12)])
+    notes = TextAreaField("Notes (optional)", validators=[Length(max=2000)])
+
+
+class IntegrationForm(FlaskForm):
+    """An integration session, in the patient's time zone."""
+
+    day = DateField("Date", validators=[DataRequired()])
+    at = TimeField("Time", validators=[DataRequired()])
+    status = SelectField("Status", choices=STATUS_CHOICES)
+    notes = TextAreaField("Notes (optional)", validators=[Length(max=2000)])
+
+
+class ItemStatusForm(FlaskForm):
+    """A new status for an infusion or integration session."""
+
+    status = SelectField("Status", choices=STATUS_CHOICES)
+
+
+class ClinicForm(FlaskForm):
+    """The clinic's settings."""
+
+    name = StringField("Clinic name", validators=[DataRequired(), Length(max=200)])
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+    locale = StringField("Locale", validators=[DataRequired(), Length(max=20)])
+    crisis_resource_set = SelectField("Crisis lines shown to patients")
+    medical_contact = StringField("Medical contact (name and phone)", validators=[Length(max=200)])
+    medical_contact_email = StringField("Medical contact email", validators=[Length(max=254)])
+
+
+class InviteClinicianForm(FlaskForm):
+    """A new clinician, invited by email."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    display_name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class RoleForm(FlaskForm):
+    """A clinician's role."""
+
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class ShiftForm(FlaskForm):
+    """An on-call shift, in the clinic's time zone."""
+
+    clinician_id = SelectField("Clinician", coerce=int, validate_choice=False)
+    start_day = DateField("From (date)", validators=[DataRequired()])
+    start_at = TimeField("From (time)", validators=[DataRequired()])
+    end_day = DateField("Until (date)", validators=[DataRequired()])
+    end_at = TimeField("Until (time)", validators=[DataRequired()])
+
+
+class ImportForm(FlaskForm):
+    """A CSV file of patients and their schedule."""
+
+    file = FileField("CSV file", validators=[FileRequired()])
+
+
+class SetPasswordForm(FlaskForm):
+    """A clinician's new password."""
+
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("New password again", validators=[DataRequired(), Length(max=200)])
+
+    def validate_confirm(self, field):
+        """Both entries must match."""
+        if field.data != self.password.data:
+            raise ValidationError("The two passwords are not the same.")

@@ -15,7 +15,8 @@ from bot.storage import audit
 from bot.conversation.crisis import safety_plan_for
 from bot.clinic.export import journal_csv
 from bot.clinic.invites import create_invite
-from bot.storage.models import Clinician, CrisisAlert, Patient, SafetyPlan
+from bot.clinic.schedule import upcoming
+from bot.storage.models import Clinician, CrisisAlert, IntegrationSession, Patient, SafetyPlan, utcnow
 from bot.clinic.timeline import KINDS, TimelineFilter, highlight, journal_entries, latest_assessments, mood_series, timeline_page
 from journal_web import db_session, page_number
 from journal_web.forms import ActionForm, SafetyPlanForm, plan_items
@@ -48,7 +49,12 @@ def index():
     open_alerts = (select(func.count()).select_from(CrisisAlert)
                    .where(CrisisAlert.patient_id == Patient.id, CrisisAlert.status == "open")
                    .scalar_subquery())
-    query = (select(Patient, Clinician.display_name, open_alerts.label("open_alerts"))
+    next_session = (select(func.min(IntegrationSession.scheduled_at))
+                    .where(IntegrationSession.patient_id == Patient.id, IntegrationSession.status == "scheduled",
+                           IntegrationSession.scheduled_at >= utcnow())
+                    .scalar_subquery())
+    query = (select(Patient, Clinician.display_name, open_alerts.label("open_alerts"),
+                    next_session.label("next_session"))
              .join(Clinician, Patient.therapist_id == Clinician.id)
              .where(access.patient_clause(me())))
     if query_text:
@@ -95,8 +101,10 @@ def timeline(patient_id: int):
     page = timeline_page(db_session(), patient.id, filters, page_number(), PER_PAGE)
     chart = mood_series(db_session(), patient.id)
     therapist = db_session().get(Clinician, patient.therapist_id)
+    next_session, next_infusion = upcoming(db_session(), patient.id)
     _viewed(patient, "timeline", page=page.page)
     return render_template("patients/timeline.html", patient=patient, therapist=therapist,
+                           next_session=next_session, next_infusion=next_infusion,
                            page=page, filters=filters, chart=chart,
                            kinds=KINDS,
                            can_edit=access.can_edit_plan(me(), patient),

@@ -164,6 +164,17 @@ def when(moment: Optional[datetime], fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local.strftime(fmt + " %Z").strip()
 
 
+def in_zone(moment: Optional[datetime], zone_name: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An aware datetime shown in the named zone, with the zone's abbreviation."""
+    if moment is None:
+        return ""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).strftime(fmt + " %Z")
+
+
 def crisis_resources():
     """The crisis lines for the signed-in patient's clinic (the default set otherwise)."""
     set_id = current_app.config["DEFAULT_CRISIS_RESOURCE_SET"]
@@ -186,6 +197,8 @@ def page_url(page: int) -> str:
 def init_templates(app: Flask) -> None:
     """Filters and globals the templates use."""
     app.add_template_filter(when, "when")
+    app.add_template_filter(lambda moment, patient: in_zone(moment, patient.timezone), "patient_time")
+    app.add_template_filter(lambda moment, clinic: in_zone(moment, clinic.timezone), "clinic_time")
     app.add_template_filter(finding_label, "finding_label")
     app.add_template_filter(lambda level: level if level in LEVEL_RANK else "review", "level_class")
     app.add_template_filter(lambda value: str(value or "").replace("_", " "), "words")

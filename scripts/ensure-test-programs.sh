@@ -1,20 +1,39 @@
 #!/usr/bin/env bash
 # Make sure the programs the tests drive for real are installed from Debian's
-# packages: Chromium for the browser tests (tests/browser) and the PostgreSQL
-# server for the multi-instance tests (tests/postgres). Installs what is missing
-# with one apt-get when we are root; otherwise says in one line what to do.
+# packages: Chromium for the browser tests (tests/browser), Node.js and npm for
+# the axe-core those tests inject, and the PostgreSQL server for the
+# multi-instance tests (tests/postgres). Installs what is missing with one
+# apt-get when we are root; otherwise says in one line what to do. Then installs
+# axe-core from tests/browser/package-lock.json (npm ci) if it is not there.
 # Exit status 0 means every program is there.
 set -euo pipefail
 
 # package:path pairs; PROGRAMS is overridable only to test this script.
-PROGRAMS=${PROGRAMS:-"chromium:/usr/bin/chromium postgresql-15:/usr/lib/postgresql/15/bin/initdb"}
+PROGRAMS=${PROGRAMS:-"chromium:/usr/bin/chromium postgresql-15:/usr/lib/postgresql/15/bin/initdb nodejs:/usr/bin/node npm:/usr/bin/npm"}
+BROWSER_TESTS=${BROWSER_TESTS:-"$(cd "$(dirname "$0")/.." && pwd)/tests/browser"}
+
+install_axe() {
+    [ -f "$BROWSER_TESTS/package-lock.json" ] || return 0
+    [ -f "$BROWSER_TESTS/node_modules/axe-core/axe.min.js" ] && return 0
+    echo "Installing axe-core for the browser tests (npm ci)"
+    local log
+    log=$(mktemp)
+    if ! (cd "$BROWSER_TESTS" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+        echo "error: npm ci in tests/browser failed; last lines of its output:" >&2
+        tail -n 5 "$log" >&2
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
+}
 
 missing=()
 for pair in $PROGRAMS; do
     [ -x "${pair#*:}" ] || missing+=("${pair%%:*}")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
+    install_axe
+    exit $?
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "error: ${missing[*]} missing and apt-get is not available; install them from your distribution" >&2
@@ -41,3 +60,4 @@ for pair in $PROGRAMS; do
     fi
 done
 echo "Installed: ${missing[*]}"
+install_axe

@@ -5,7 +5,8 @@
 - An on-call clinician sees the patients of their clinic who have an alert
   that is not resolved, for as long as one is not: on call means covering a
   crisis, not reading every journal. Once the last alert is resolved the
-  patient leaves their list again.
+  patient leaves their list again. A therapist on an on-call shift of the
+  rota sees the same, during the shift, besides their own patients.
 
 Everything else a clinician can open (alerts, findings, plans, exports) is
 reached through its patient and inherits this rule. An inactive clinician
@@ -13,30 +14,32 @@ sees nothing. Only the patient's therapist and an admin change a safety plan.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import and_, exists, false, select
+from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.storage.models import Clinician, CrisisAlert, Patient
+from bot.storage.models import Clinician, CrisisAlert, OnCallShift, Patient, utcnow
 
 
-def patient_clause(clinician: Clinician) -> ColumnElement:
+def patient_clause(clinician: Clinician, now: Optional[datetime] = None) -> ColumnElement:
     """A WHERE clause on Patient that keeps the patients `clinician` may see."""
     if not clinician.is_active:
         return false()
     same_clinic = Patient.clinic_id == clinician.clinic_id
     if clinician.role == "admin":
         return same_clinic
+    # An alias, so that a query that also selects alerts does not correlate with it.
+    any_alert = aliased(CrisisAlert)
+    unresolved = exists().where(any_alert.patient_id == Patient.id, any_alert.status != "resolved")
     if clinician.role == "therapist":
-        return and_(same_clinic, Patient.therapist_id == clinician.id)
+        now = now or utcnow()
+        on_shift = exists().where(OnCallShift.clinician_id == clinician.id, OnCallShift.starts_at <= now,
+                                  OnCallShift.ends_at > now)
+        return and_(same_clinic, or_(Patient.therapist_id == clinician.id, and_(on_shift, unresolved)))
     if clinician.role == "on_call":
-        # An alias, so that a query that also selects alerts does not correlate with it.
-        any_alert = aliased(CrisisAlert)
-        unresolved = exists().where(
-            any_alert.patient_id == Patient.id, any_alert.status != "resolved"
-        )
         return and_(same_clinic, unresolved)
     return false()
 
@@ -57,11 +60,17 @@ def visible_alert(session: Session, clinician: Clinician, public_id: str) -> Opt
     )
 
 
-def can_edit_plan(clinician: Clinician, patient: Patient) -> bool:
-    """Whether `clinician` may change this patient's safety plan."""
+def can_manage(clinician: Clinician, patient: Patient) -> bool:
+    """Whether `clinician` may change this patient's record, course and safety plan:
+    their therapist or an admin of the clinic."""
     if not clinician.is_active or clinician.clinic_id != patient.clinic_id:
         return False
     return clinician.role == "admin" or patient.therapist_id == clinician.id
+
+
+def can_edit_plan(clinician: Clinician, patient: Patient) -> bool:
+    """Whether `clinician` may change this patient's safety plan."""
+    return can_manage(clinician, patient)
 
 
 def can_invite(clinician: Clinician, patient: Patient) -> bool:

@@ -16,6 +16,7 @@ from bot.storage.models import (
     Clinic,
     Clinician,
     InfusionSession,
+    IntegrationSession,
     Patient,
     SafetyPlan,
     utcnow,
@@ -76,7 +77,7 @@ def seed_demo_clinic(
             raw,
             f"{path}: patient",
             ("sender_id", "display_name", "pseudonym", "therapist", "infusions"),
-            ("timezone", "intention", "next_integration_in_hours"),
+            ("timezone", "intention", "next_integration_in_hours", "code"),
         )
         if raw["therapist"] not in by_key:
             raise ContentError(f"{path}: patient {raw['sender_id']} names an unknown therapist")
@@ -87,13 +88,15 @@ def seed_demo_clinic(
             sender_id=raw["sender_id"],
             display_name=raw["display_name"],
             pseudonym=raw["pseudonym"],
+            code=raw.get("code", raw["pseudonym"]),
             locale=clinic.locale,
             timezone=raw.get("timezone", clinic.timezone),
             intention=raw.get("intention"),
-            next_integration_at=now + timedelta(hours=hours) if hours is not None else None,
         )
         session.add(patient)
         session.flush()
+        if hours is not None:
+            session.add(IntegrationSession(patient_id=patient.id, scheduled_at=now + timedelta(hours=hours)))
         for infusion in raw["infusions"]:
             session.add(
                 InfusionSession(

@@ -361,7 +361,8 @@ def mood_series(session: Session, patient_id: int, days: int = 90,
     ).all()
     infusions = session.scalars(
         select(InfusionSession.occurred_at)
-        .where(InfusionSession.patient_id == patient_id, InfusionSession.occurred_at >= since)
+        .where(InfusionSession.patient_id == patient_id, InfusionSession.occurred_at >= since,
+               InfusionSession.status != "cancelled")
         .order_by(InfusionSession.occurred_at)
     ).all()
     distress = []

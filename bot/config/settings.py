@@ -68,6 +68,7 @@ class Settings:
     chat_relay_timeout_seconds: int = 30
     trusted_proxies: int = 0
     safety_eval_dir: Optional[Path] = None
+    demo: bool = True
 
     @property
     def rasa_url(self) -> str:
@@ -174,6 +175,7 @@ def load_settings(
         chat_relay_timeout_seconds=_int(get, "CHAT_RELAY_TIMEOUT_SECONDS", 30, 1, 300),
         trusted_proxies=_int(get, "TRUSTED_PROXIES", 0, 0, 5),
         safety_eval_dir=Path(get("SAFETY_EVAL_DIR")) if get("SAFETY_EVAL_DIR") else None,
+        demo=_bool(get, "KAP_DEMO", True),
     )
 
 

@@ -14,6 +14,7 @@ from bot.course.phase import integration_phase
 from bot.storage.models import (
     AuditEvent,
     InfusionSession,
+    IntegrationSession,
     JournalEntry,
     Patient,
     SafetyAssessment,
@@ -23,19 +24,34 @@ from bot.storage.patients import find_patient_by_sender
 
 
 def current_phase(session: Session, patient: Patient, now: Optional[datetime] = None) -> str:
-    """The patient's journaling phase from their last completed infusion."""
+    """The patient's journaling phase from their course.
+
+    It reads the last infusion that has taken place and was not cancelled (one
+    still marked scheduled counts once its time has passed: the clinic may not
+    have updated it yet), and the next scheduled integration session.
+    """
     now = now or utcnow()
     last = session.scalar(
         select(InfusionSession.occurred_at)
         .where(
             InfusionSession.patient_id == patient.id,
-            InfusionSession.completed.is_(True),
+            InfusionSession.status != "cancelled",
             InfusionSession.occurred_at <= now,
         )
         .order_by(InfusionSession.occurred_at.desc())
         .limit(1)
     )
-    return integration_phase(now, last, patient.next_integration_at, patient.timezone)
+    upcoming = session.scalar(
+        select(IntegrationSession.scheduled_at)
+        .where(
+            IntegrationSession.patient_id == patient.id,
+            IntegrationSession.status == "scheduled",
+            IntegrationSession.scheduled_at >= now,
+        )
+        .order_by(IntegrationSession.scheduled_at)
+        .limit(1)
+    )
+    return integration_phase(now, last, upcoming, patient.timezone)
 
 
 def recent_prompt_ids(session: Session, patient_id: int, limit: int = RECENT_ENTRIES) -> list[str]:

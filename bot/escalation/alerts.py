@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage import audit
-from bot.escalation import policy
+from bot.escalation import policy, rota
 from bot.storage.models import (
     ChatMessage,
     Clinic,
@@ -257,16 +257,20 @@ def escalate_overdue(session: Session, now: datetime, timeouts: Mapping[str, int
     return moved
 
 
-def roster_for(session: Session, patient: Patient) -> policy.Roster:
-    """The active people who can be reached about `patient`."""
+def roster_for(session: Session, patient: Patient, moment: Optional[datetime] = None) -> policy.Roster:
+    """The active people who can be reached about `patient` at `moment` (now by default).
+
+    On call is whoever the rota names at that moment (`rota.on_call_at`).
+    """
     clinic = session.get(Clinic, patient.clinic_id)
     staff = session.scalars(
         select(Clinician)
         .where(Clinician.clinic_id == patient.clinic_id, Clinician.is_active.is_(True))
         .order_by(Clinician.id)
     ).all()
-    by_role = {role: tuple(_recipient(c, role) for c in staff if c.role == role)
-               for role in ("on_call", "admin")}
+    by_role = {"admin": tuple(_recipient(c, "admin") for c in staff if c.role == "admin"),
+               "on_call": tuple(_recipient(c, "on_call")
+                                for c in rota.on_call_at(session, patient.clinic_id, moment or utcnow()))}
     therapist = next((c for c in staff if c.id == patient.therapist_id), None)
     medical = None
     if clinic.medical_contact_email:

@@ -101,7 +101,8 @@ class Dispatcher:
         with self.sessions() as session:
             alert = session.get(CrisisAlert, alert_id)
             patient = session.get(Patient, alert.patient_id)
-            roster = roster_for(session, patient)
+            # Routed to whoever was on call when the alert was raised or last escalated.
+            roster = roster_for(session, patient, alert.stage_started_at or alert.created_at)
             revision, attempts = alert.revision, alert.delivery_attempts
             targets = self._targets(alert, roster)
             done = outbox.delivered_keys(session, alert.id, revision)

@@ -77,10 +77,15 @@ def as_screenable_text(text: str) -> str:
     return text
 
 
-def is_enrolled(session_factory: sessionmaker, sender: str) -> Optional[bool]:
-    """True/False for an enrolled sender; None if the database could not say."""
+NOT_ENROLLED = "not_enrolled"
+
+
+def enrolment_status(session_factory: sessionmaker, sender: str) -> Optional[str]:
+    """The sender's patient status (active, paused, discharged), NOT_ENROLLED, or None if the
+    database could not say."""
     try:
         with session_factory() as session:
-            return find_patient_by_sender(session, sender) is not None
+            patient = find_patient_by_sender(session, sender)
+            return patient.status if patient is not None else NOT_ENROLLED
     except SQLAlchemyError:
         return None

@@ -1,4 +1,5 @@
-"""Operator commands: `python -m bot preflight|migrate|seed|serve|shell|announce`.
+"""Operator commands: `python -m bot preflight|migrate|seed|serve|shell|announce`, and the
+clinic commands of bot/service/clinic_cli.py (setup-clinic, clinician, patient, ...).
 
 Every failure a person can fix (a malformed .env, a port already taken, an
 unreachable database) ends in one line starting with "error:" and exit code 1,
@@ -21,6 +22,7 @@ from typing import Callable, Optional, Sequence
 
 from bot.config.secret_key import signing_key
 from bot.content.schema import ContentError
+from bot.service import clinic_cli
 from bot.service.credentials import ACTION_KEY_HEADER, action_server_key
 from bot.config.settings import REPO_ROOT, VAR_DIR, ConfigError, Settings, load_settings
 from bot.storage.db import DatabaseUnavailable, check_database, make_engine, make_session_factory
@@ -62,8 +64,8 @@ def preflight(settings: Settings) -> None:
     check_database(make_engine(settings.database_url))
 
 
-def migrate(settings: Settings) -> None:
-    """Apply every Alembic migration to the configured database."""
+def migrate(settings: Settings, target: str = "head") -> None:
+    """Apply every Alembic migration (up to `target`) to the configured database."""
     from alembic import command
     from alembic.config import Config
 
@@ -73,17 +75,57 @@ def migrate(settings: Settings) -> None:
     config.attributes["configure_logger"] = False
     engine = make_engine(settings.database_url)
     check_database(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    engine.dispose()
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            if engine.dialect.name == "sqlite":
+                _upgrade_sqlite(connection, lambda: command.upgrade(config, target))
+            else:
+                with connection.begin():
+                    command.upgrade(config, target)
+    finally:
+        engine.dispose()
+
+
+def _upgrade_sqlite(connection, upgrade: Callable[[], None]) -> None:
+    """Run `upgrade` in one real SQLite transaction, with foreign keys off while tables are rebuilt.
+
+    Alembic rebuilds a table to change it on SQLite, which a foreign key to it
+    would refuse; the keys are checked before the commit instead. The explicit
+    BEGIN makes the DDL transactional too, so a failed migration leaves the
+    database as it was, not half changed.
+    """
+    raw = connection.connection.driver_connection
+    previous, raw.isolation_level = raw.isolation_level, None
+    try:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.exec_driver_sql("BEGIN")
+        try:
+            upgrade()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise CommandError(f"the migration would break {len(broken)} foreign key(s); nothing was changed")
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        raw.isolation_level = previous
 
 
 def seed(settings: Settings, out: Callable[[str], None] = print) -> bool:
-    """Seed the demo clinic on the first run; print its logins once."""
+    """Seed the demo clinic on the first run (unless KAP_DEMO=0); print its logins once."""
     from bot.clinic.seed import seed_demo_clinic
+    from bot.storage.models import Clinic
+    from sqlalchemy import func, select
 
     factory = make_session_factory(make_engine(settings.database_url))
+    if not settings.demo:
+        with factory() as session:
+            if not session.scalar(select(func.count()).select_from(Clinic)):
+                out("No clinic yet (KAP_DEMO=0): set one up with `.venv/bin/python -m bot setup-clinic`.")
+        return False
     with factory.begin() as session:
         logins = seed_demo_clinic(session)
     if logins is None:
@@ -277,15 +319,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         commands.add_parser(name)
     shell_parser = commands.add_parser("shell")
     shell_parser.add_argument("--sender", default="demo-ava", help="conversation id of an enrolled patient")
+    clinic_cli.add_commands(commands)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        if args.command in clinic_cli.COMMANDS:
+            migrate(settings)
+            return clinic_cli.run(args, settings)
         if args.command == "preflight":
             preflight(settings)
         elif args.command == "migrate":
             migrate(settings)
         elif args.command == "seed":
-            if not seed(settings):
+            if not seed(settings) and settings.demo:
                 print("The database already has a clinic; nothing seeded.")
         elif args.command == "serve":
             serve(settings)
@@ -293,7 +339,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             announce(settings)
         elif args.command == "shell":
             return shell(settings, args.sender)
-    except (ConfigError, DatabaseUnavailable, CommandError, ContentError) as exc:
+    except (ConfigError, DatabaseUnavailable, CommandError, ContentError, clinic_cli.ClinicCommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

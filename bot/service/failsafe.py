@@ -1,9 +1,10 @@
 """What a patient in crisis gets when the assistant cannot answer.
 
 The REST channel adds the crisis lines when the action server is down; the web
-app's relay uses `crisis_fallback` when Rasa itself cannot be reached. Either
-way a crisis message gets the clinic's crisis lines, and the message is
-recorded with its safety assessment, so its alert is queued like any other.
+app's relay uses `crisis_fallback` when Rasa itself cannot be reached, and the
+channel uses it for a discharged patient, whose chat is closed. Every time a
+crisis message gets the clinic's crisis lines, and the message is recorded
+with its safety assessment, so its alert is queued like any other.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def failsafe_text(resources_text: str) -> str:
 
 def crisis_fallback(session_factory, spool_dir: Path, sender_id: str, text: str,
                     default_resources: str) -> Optional[str]:
-    """The fail-safe reply to `text` if it is a crisis message, else None.
+    """The clinic's crisis lines, formatted, if `text` is a crisis message; else None.
 
     The message is screened here; a crisis (or a screen that failed) is
     recorded with its assessment in the database, which raises its alert in
@@ -63,4 +64,4 @@ def crisis_fallback(session_factory, spool_dir: Path, sender_id: str, text: str,
         except OSError:
             logger.exception("could not spool a crisis message either")
     context = load_crisis_context(session_factory, sender_id, default_resources)
-    return failsafe_text(format_resources(context.resources))
+    return format_resources(context.resources)

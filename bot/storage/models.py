@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
 )
@@ -28,6 +29,9 @@ Base = declarative_base()
 LEVELS = ("none", "review", "urgent", "emergency")
 ROLES = ("therapist", "on_call", "admin")
 ROUTES = ("IV", "IM", "sublingual", "nasal")
+COURSE_STATUSES = ("scheduled", "completed", "cancelled")
+PATIENT_STATUSES = ("active", "paused", "discharged")
+CLINICIAN_TOKEN_PURPOSES = ("invite", "reset")
 PHASES = ("same_day", "days_after", "before_session", "ongoing")
 ENTRY_STATUSES = ("draft", "saved")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
@@ -107,11 +111,17 @@ class Patient(Base):
     therapist_id = Column(ForeignKey("clinician.id"), nullable=False, index=True)
     sender_id = Column(String(128), nullable=False, unique=True)
     display_name = Column(String(200), nullable=False)
+    # The clinic's own reference for the patient (its chart number, say); never reused.
+    code = Column(String(32), nullable=False, unique=True,
+                  default=lambda context: context.get_current_parameters()["pseudonym"])
+    # Generated; what alerts and sign-in use instead of the name.
     pseudonym = Column(String(32), nullable=False, unique=True)
     locale = Column(String(20), nullable=False, default="en")
     timezone = Column(String(64), nullable=False, default="UTC")
     intention = Column(Text, nullable=True)
-    next_integration_at = Column(UTCDateTime, nullable=True)
+    # active, paused (the course is on hold) or discharged (the chat is closed).
+    status = Column(String(12), nullable=False, default="active", server_default="active")
+    # False only for a record entered by mistake: nobody can sign in or chat as it.
     is_active = Column(Boolean, nullable=False, default=True)
     # Raised to end every web session of this patient (sign-out, passphrase change).
     session_version = Column(Integer, nullable=False, default=0, server_default="0")
@@ -120,12 +130,14 @@ class Patient(Base):
     clinic = relationship("Clinic", back_populates="patients")
     therapist = relationship("Clinician", back_populates="patients")
 
+    __table_args__ = (_enum_check("status", PATIENT_STATUSES, "ck_patient_status"),)
+
     def __repr__(self) -> str:
         return f"<Patient {self.id} {self.pseudonym}>"
 
 
 class InfusionSession(Base):
-    """A ketamine dosing session, scheduled or completed."""
+    """A ketamine dosing session: scheduled, completed or cancelled."""
 
     __tablename__ = "infusion_session"
 
@@ -133,17 +145,83 @@ class InfusionSession(Base):
     patient_id = Column(ForeignKey("patient.id"), nullable=False)
     occurred_at = Column(UTCDateTime, nullable=False)
     route = Column(String(12), nullable=False)
-    completed = Column(Boolean, nullable=False, default=True)
+    status = Column(String(12), nullable=False, default="completed", server_default="completed")
+    dose_mg = Column(Numeric(7, 2, asdecimal=False), nullable=True)
     notes = Column(Text, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (
         _enum_check("route", ROUTES, "ck_infusion_route"),
+        _enum_check("status", COURSE_STATUSES, "ck_infusion_status"),
         Index("ix_infusion_patient_time", "patient_id", "occurred_at"),
     )
 
     def __repr__(self) -> str:
-        return f"<InfusionSession {self.id} patient={self.patient_id} {self.route}>"
+        return f"<InfusionSession {self.id} patient={self.patient_id} {self.route} {self.status}>"
+
+
+class IntegrationSession(Base):
+    """A therapy session to work through an infusion: scheduled, completed or cancelled."""
+
+    __tablename__ = "integration_session"
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    scheduled_at = Column(UTCDateTime, nullable=False)
+    status = Column(String(12), nullable=False, default="scheduled")
+    notes = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        _enum_check("status", COURSE_STATUSES, "ck_integration_status"),
+        Index("ix_integration_patient_time", "patient_id", "scheduled_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<IntegrationSession {self.id} patient={self.patient_id} {self.status}>"
+
+
+class OnCallShift(Base):
+    """One clinician on call for the clinic from `starts_at` until `ends_at`."""
+
+    __tablename__ = "on_call_shift"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ck_shift_order"),
+        Index("ix_shift_clinic_time", "clinic_id", "starts_at", "ends_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    clinic_id = Column(ForeignKey("clinic.id"), nullable=False)
+    clinician_id = Column(ForeignKey("clinician.id"), nullable=False)
+    starts_at = Column(UTCDateTime, nullable=False)
+    ends_at = Column(UTCDateTime, nullable=False)
+    created_by_id = Column(ForeignKey("clinician.id"), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<OnCallShift {self.id} clinician={self.clinician_id}>"
+
+
+class ClinicianToken(Base):
+    """A single-use, expiring link for a clinician to set a password (an invite or a reset).
+
+    Only the SHA-256 of the token is stored.
+    """
+
+    __tablename__ = "clinician_token"
+    __table_args__ = (_enum_check("purpose", CLINICIAN_TOKEN_PURPOSES, "ck_clinician_token_purpose"),)
+
+    id = Column(Integer, primary_key=True)
+    clinician_id = Column(ForeignKey("clinician.id"), nullable=False, index=True)
+    purpose = Column(String(10), nullable=False)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    created_by_id = Column(ForeignKey("clinician.id"), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+    used_at = Column(UTCDateTime, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<ClinicianToken {self.id} {self.purpose} clinician={self.clinician_id}>"
 
 
 class JournalEntry(Base):

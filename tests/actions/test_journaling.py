@@ -19,6 +19,7 @@ from bot.storage import runtime
 from bot.storage.models import (
     AuditEvent,
     InfusionSession,
+    IntegrationSession,
     JournalEntry,
     Patient,
     SafetyAssessment,
@@ -34,9 +35,11 @@ def _set_schedule(sessions, last_infusion, next_session, sender=SENDER):
     with sessions.begin() as session:
         patient = session.scalar(select(Patient).where(Patient.sender_id == sender))
         session.execute(delete(InfusionSession).where(InfusionSession.patient_id == patient.id))
+        session.execute(delete(IntegrationSession).where(IntegrationSession.patient_id == patient.id))
         if last_infusion is not None:
             session.add(InfusionSession(patient_id=patient.id, occurred_at=last_infusion, route="IV"))
-        patient.next_integration_at = next_session
+        if next_session is not None:
+            session.add(IntegrationSession(patient_id=patient.id, scheduled_at=next_session))
 
 
 def _local_midnight(sessions, sender=SENDER):

@@ -136,8 +136,33 @@ def phone(chromium):
     context.close()
 
 
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def accessible(page) -> None:
+    """Run axe-core on the page as it is now; fail on any WCAG 2.1 AA violation.
+
+    axe is evaluated through the browser's debugging protocol, so the page's
+    Content-Security-Policy (no inline scripts) stays on while it runs.
+    """
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `scripts/ensure-test-programs.sh` (npm ci in tests/browser)",
+                    pytrace=False)
+    page.wait_for_load_state("load")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        WCAG_21_AA)
+    problems = [f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'][:3])}"
+                for v in result["violations"]]
+    assert not problems, f"{page.url} breaks WCAG 2.1 AA:\n" + "\n".join(problems)
+
+
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under reports/screenshots/."""
+    """Check the page's accessibility, then save a full-page screenshot under reports/screenshots/."""
+    accessible(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
     page.screenshot(path=str(path), full_page=True)
@@ -159,4 +184,5 @@ def sign_in(page, base: str, email: str, password: str = TEST_PASSWORD) -> None:
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/patients")
+    accessible(page)
 

@@ -81,3 +81,24 @@ def test_a_forged_action_server_call_is_refused(servers, headers):
 def test_the_action_server_answers_its_own_rasa(servers):
     answer = _call_action(servers, {ACTION_KEY_HEADER: action_server_key(TEST_SECRET_KEY)})
     assert [r.get("name") for r in answer["responses"]] == ["Ava"]
+
+
+def test_a_discharged_patients_chat_is_closed_but_a_crisis_still_gets_the_lines(servers):
+    from bot.clinic.enrolment import enrol_patient
+    from bot.storage.models import Clinic, Clinician, Patient
+
+    with servers.sessions.begin() as session:
+        clinic = session.scalar(select(Clinic))
+        therapist = session.scalar(select(Clinician).where(Clinician.role == "therapist"))
+        patient = enrol_patient(session, clinic, display_name="Former", code="E2E-DISCHARGED",
+                                therapist_id=therapist.id)
+        patient.status = "discharged"
+        sender = patient.sender_id
+    hello = " ".join(r.get("text", "") for r in servers.say(sender, "hi"))
+    assert "chat is closed" in hello and "988" not in hello
+    crisis = " ".join(r.get("text", "") for r in servers.say(sender, CRISIS))
+    assert "chat is closed" in crisis and "988" in crisis
+    with servers.sessions() as session:
+        patient_id = session.scalar(select(Patient.id).where(Patient.sender_id == sender))
+        alerts = session.scalars(select(CrisisAlert).where(CrisisAlert.patient_id == patient_id)).all()
+    assert len(alerts) == 1, "the clinic is alerted"

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from bot.service.chat_gate import RejectedRequest, as_screenable_text, is_enrolled, parse_webhook_body
+from bot.service.chat_gate import RejectedRequest, as_screenable_text, NOT_ENROLLED, enrolment_status, parse_webhook_body
 from bot.storage.db import make_engine, make_session_factory
 
 
@@ -52,7 +52,7 @@ def test_only_button_payloads_bypass_the_screen(text, expected):
 
 
 def test_enrollment_is_true_false_or_unknown(demo, tmp_path):
-    assert is_enrolled(demo, "demo-ava") is True
-    assert is_enrolled(demo, "someone-else") is False
+    assert enrolment_status(demo, "demo-ava") == "active"
+    assert enrolment_status(demo, "someone-else") == NOT_ENROLLED
     unreachable = make_session_factory(make_engine(f"sqlite:///{tmp_path}/no/such/dir/../x.db"))
-    assert is_enrolled(unreachable, "demo-ava") is None
+    assert enrolment_status(unreachable, "demo-ava") is None

@@ -33,8 +33,10 @@ from bot.storage.models import (
     CrisisAlert,
     GroundingSession,
     InfusionSession,
+    IntegrationSession,
     JournalEntry,
     MoodCheckin,
+    OnCallShift,
     Patient,
     SafetyAssessment,
     utcnow,
@@ -65,6 +67,14 @@ class World:
     zoe_review_assessment: int
     therapist: int
     other_therapist: int
+    ava_infusion: int = 0
+    zoe_infusion: int = 0
+    ava_session: int = 0
+    zoe_session: int = 0
+    colleague: int = 0
+    other_clinic_admin: int = 0
+    shift: int = 0
+    other_clinic_shift: int = 0
 
 
 def finding(text: str, part: str, level: str, category: str, rule: str, **extra) -> dict:
@@ -117,8 +127,10 @@ def build_world(sessions) -> World:
         second = Clinic(name="Riverbend (test)", country="US", crisis_resource_set="us")
         session.add(second)
         session.flush()
-        session.add(Clinician(clinic_id=second.id, email=OTHER_CLINIC_ADMIN, display_name="Riv Admin",
-                              role="admin", password_hash=hash_password(TEST_PASSWORD)))
+        riv_admin = Clinician(clinic_id=second.id, email=OTHER_CLINIC_ADMIN, display_name="Riv Admin",
+                              role="admin", password_hash=hash_password(TEST_PASSWORD))
+        session.add(riv_admin)
+        session.flush()
         ava = session.scalar(select(Patient).where(Patient.sender_id == "demo-ava"))
         jonah = session.scalar(select(Patient).where(Patient.sender_id == "demo-jonah"))
 
@@ -158,8 +170,21 @@ def build_world(sessions) -> World:
         _, zoe_review = add_entry(session, zoe.id, "Zoe felt like nothing mattered.", "review",
                                   [finding("Zoe felt like nothing mattered.", "nothing mattered",
                                            "review", "suicidal_ideation", "hopelessness")])
-        session.add(InfusionSession(patient_id=zoe.id, occurred_at=now - timedelta(days=3), route="IM"))
-        return World(ava=ava.id, jonah=jonah.id, zoe=zoe.id, ava_alert=ava_alert.public_id,
+        zoe_infusion = InfusionSession(patient_id=zoe.id, occurred_at=now - timedelta(days=3), route="IM")
+        zoe_session = IntegrationSession(patient_id=zoe.id, scheduled_at=now + timedelta(days=2))
+        session.add_all([zoe_infusion, zoe_session])
+        ava_infusion = session.scalar(select(InfusionSession).where(InfusionSession.patient_id == ava.id))
+        ava_session = session.scalar(select(IntegrationSession).where(IntegrationSession.patient_id == ava.id))
+        shift = OnCallShift(clinic_id=clinic.id, clinician_id=other.id, starts_at=now + timedelta(days=7),
+                            ends_at=now + timedelta(days=8))
+        riv_shift = OnCallShift(clinic_id=second.id, clinician_id=riv_admin.id, starts_at=now + timedelta(days=7),
+                                ends_at=now + timedelta(days=8))
+        session.add_all([shift, riv_shift])
+        session.flush()
+        return World(ava_infusion=ava_infusion.id, zoe_infusion=zoe_infusion.id, ava_session=ava_session.id,
+                     zoe_session=zoe_session.id, colleague=other.id, other_clinic_admin=riv_admin.id,
+                     shift=shift.id, other_clinic_shift=riv_shift.id,
+                     ava=ava.id, jonah=jonah.id, zoe=zoe.id, ava_alert=ava_alert.public_id,
                      zoe_alert=zoe_alert.public_id, script_entry=script_entry.id,
                      review_assessment=review.id, zoe_review_assessment=zoe_review.id,
                      therapist=therapist.id, other_therapist=other.id)

@@ -134,3 +134,58 @@ def test_a_resolved_alert_is_neither_delivered_nor_escalated(settings, demo, mai
     assert mailbox.messages(alert.public_id) == []
     assert [e.actor_id for e in _audit(demo, alert, "alert.resolved")] == [therapist.id]
     assert _audit(demo, alert, "alert.acknowledged"), "resolving an open alert acknowledges it too"
+
+
+def _colleague(sessions, email="morgan.reyes@cedargrove.example"):
+    """Another therapist of the demo clinic, who takes on-call shifts."""
+    from bot.clinic.passwords import hash_password
+
+    with sessions.begin() as session:
+        clinic = session.scalar(select(Clinic))
+        person = Clinician(clinic_id=clinic.id, email=email, display_name="Dr. Morgan Reyes",
+                           role="therapist", password_hash=hash_password("not used here"))
+        session.add(person)
+        session.flush()
+        return person.id
+
+
+def test_re_escalation_goes_to_whoever_the_rota_has_on_call_at_that_moment(settings, demo, mailbox):
+    from bot.escalation.rota import add_shift
+
+    t0 = utcnow()
+    morgan = _colleague(demo)
+    with demo.begin() as session:
+        # Morgan's shift starts after the alert is raised and covers its escalation 30 minutes later.
+        add_shift(session, session.scalar(select(Clinic.id)), session.get(Clinician, morgan),
+                  t0 + timedelta(minutes=10), t0 + timedelta(hours=2))
+    alert, clock, d, raised = _start(settings, demo, "urgent", ["self_harm"])
+    assert mailbox.recipients(alert.public_id) == [THERAPIST]
+    clock.set(raised + timedelta(minutes=30))
+    d.run_once()
+    escalated = reload(demo, alert)
+    assert escalated.stage == "on_call"
+    second = [m["To"] for m in mailbox.messages(alert.public_id) if m["X-KAP-Alert-Revision"] == "2"]
+    assert "morgan.reyes@cedargrove.example" in second
+    assert ON_CALL not in second, "the rota's clinician stands in for the standing on-call role"
+
+
+def test_an_emergency_raised_during_a_shift_reaches_that_shift_at_once(settings, demo, mailbox):
+    from bot.escalation.rota import add_shift
+
+    t0 = utcnow()
+    morgan = _colleague(demo)
+    with demo.begin() as session:
+        add_shift(session, session.scalar(select(Clinic.id)), session.get(Clinician, morgan),
+                  t0 - timedelta(hours=1), t0 + timedelta(hours=1))
+    alert, *_ = _start(settings, demo, "emergency", ["suicidal_behavior"])
+    assert sorted(mailbox.recipients(alert.public_id)) == sorted([THERAPIST, "morgan.reyes@cedargrove.example"])
+
+
+def test_with_nobody_on_call_the_admins_are_reached(settings, demo, mailbox):
+    with demo.begin() as session:
+        session.scalar(select(Clinician).where(Clinician.email == ON_CALL)).is_active = False
+    alert, clock, d, t0 = _start(settings, demo, "urgent", ["self_harm"])
+    clock.set(t0 + timedelta(minutes=30))
+    d.run_once()
+    second = [m["To"] for m in mailbox.messages(alert.public_id) if m["X-KAP-Alert-Revision"] == "2"]
+    assert ADMIN in second
