@@ -14,6 +14,8 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 export PYTHONDONTWRITEBYTECODE := 1
 # Rasa and TensorFlow are chatty at start-up; our own logs stay at INFO.
 export TF_CPP_MIN_LOG_LEVEL := 3
+# Rasa would otherwise send usage telemetry and crash reports (with stack traces) to its vendor.
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: setup run test bench eval-safety train-reader reader-data train shell lock clean
 

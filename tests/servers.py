@@ -105,6 +105,7 @@ def server_env(settings, tmp: Path) -> dict:
         "SECRET_KEY": settings.secret_key or TEST_SECRET_KEY,
         "SANIC_HOST": "127.0.0.1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        "RASA_TELEMETRY_ENABLED": "false",
     }
 
 

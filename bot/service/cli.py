@@ -137,11 +137,17 @@ def seed(settings: Settings, out: Callable[[str], None] = print) -> bool:
 
 
 def write_runtime_endpoints(settings: Settings, dest: Path = RUNTIME_ENDPOINTS) -> Path:
-    """endpoints.yml with the action server URL of these settings."""
+    """endpoints.yml with the action server URL, its key and the tracker store of these settings.
+
+    The file holds the database URL and a key, so only its owner can read it.
+    """
     import yaml
 
     endpoints = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["action_endpoint"]["url"] = settings.actions_url
+    # Conversations live in the database (Rasa's own `events` table), so a
+    # restarted or another Rasa instance carries on where the patient was.
+    endpoints["tracker_store"] = {"type": "SQL", "url": settings.database_url}
     # The action server answers only calls that carry this key (rasa_sdk_plugins).
     endpoints["action_endpoint"]["headers"] = {ACTION_KEY_HEADER: action_server_key(signing_key(settings))}
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -166,6 +172,9 @@ def server_env(settings: Settings) -> dict[str, str]:
         RASA_ENDPOINTS=str(RUNTIME_ENDPOINTS),
         RASA_MODEL=str(MODEL),
         TF_CPP_MIN_LOG_LEVEL="3",
+        # Nothing about a clinic's conversations leaves the machine: no usage
+        # telemetry, no crash reports to Rasa's vendor.
+        RASA_TELEMETRY_ENABLED="false",
         # Rasa's dependencies warn about their own deprecated imports at start-up.
         PYTHONWARNINGS="ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning",
     )
