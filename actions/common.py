@@ -17,6 +17,7 @@ from bot.service.durable import DurableWriter
 from bot.conversation.journal import DraftSnapshot, apply_snapshot
 from bot.storage.runtime import session_factory, settings
 from bot.safety import screen as safe_screen  # process-wide; never raises
+from bot.conversation.questionnaire import QuestionnaireSnapshot, apply_questionnaire
 from bot.conversation.screener import ScreeningSnapshot, apply_screening
 from bot.conversation.utterance import Utterance
 
@@ -145,13 +146,18 @@ def _screening_handler(session, record: dict):
     return apply_screening(session, ScreeningSnapshot.from_record(record)).id
 
 
+def _questionnaire_handler(session, record: dict):
+    return apply_questionnaire(session, QuestionnaireSnapshot.from_record(record)).id
+
+
 @lru_cache(maxsize=1)
 def durable_writer() -> DurableWriter:
-    """This process's writer for journal steps and screener answers, started on first use."""
+    """This process's writer for journal steps, screener and questionnaire answers, started on first use."""
     writer = DurableWriter(
         session_factory(),
         settings().spool_dir / "records",
-        {"journal": _journal_handler, "screening": _screening_handler},
+        {"journal": _journal_handler, "screening": _screening_handler,
+         "questionnaire": _questionnaire_handler},
     )
     return writer.start()
 

@@ -83,21 +83,28 @@ class ActionCrisisProtocol(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        level = latest_safety(tracker)["level"]
-        if level not in CRISIS_LEVELS:
-            level = "urgent"  # the protocol runs at urgent at least, whatever started it
-        context = _context(tracker)
-        utter_all(dispatcher, crisis_reply(level, context.resources))
-        store_interrupted_checkin(tracker)
-        key, started_at = uuid.uuid4().hex, utcnow().isoformat()
-        events = reset(JOURNAL_SLOTS, GROUNDING_SLOTS, CHECKIN_SLOTS, SCREENER_SLOTS) + [
-            SlotSet("crisis_level", level),
-            SlotSet("crisis_screening_key", key),
-            SlotSet("crisis_started_at", started_at),
-        ]
-        # Record that the screener started, before any answer.
-        _write(ScreeningSnapshot(key, tracker.sender_id, level, {}, "in_progress", started_at))
-        return events
+        return start_crisis_protocol(dispatcher, tracker, latest_safety(tracker)["level"])
+
+
+def start_crisis_protocol(dispatcher: CollectingDispatcher, tracker: Tracker, level: str) -> List[Dict[Text, Any]]:
+    """The crisis lines at once, the care team notified, call-now at emergency; the screener's slots set.
+
+    Also what a PHQ-9 item 9 above 0 starts (actions/questionnaire.py).
+    """
+    if level not in CRISIS_LEVELS:
+        level = "urgent"  # the protocol runs at urgent at least, whatever started it
+    context = _context(tracker)
+    utter_all(dispatcher, crisis_reply(level, context.resources))
+    store_interrupted_checkin(tracker)
+    key, started_at = uuid.uuid4().hex, utcnow().isoformat()
+    events = reset(JOURNAL_SLOTS, GROUNDING_SLOTS, CHECKIN_SLOTS, SCREENER_SLOTS) + [
+        SlotSet("crisis_level", level),
+        SlotSet("crisis_screening_key", key),
+        SlotSet("crisis_started_at", started_at),
+    ]
+    # Record that the screener started, before any answer.
+    _write(ScreeningSnapshot(key, tracker.sender_id, level, {}, "in_progress", started_at))
+    return events
 
 
 class ValidateCssrsForm(FormValidation):

@@ -9,9 +9,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.conversation.journal import current_phase
-from bot.course.phase import BEFORE_SESSION, DAYS_AFTER, ONGOING, SAME_DAY
+from bot.conversation.journal import current_phase, last_infusion_at
+from bot.course.phase import BEFORE_SESSION, DAYS_AFTER, ONGOING, SAME_DAY, is_day_after
 from bot.storage.runtime import session_factory
+from bot.storage.models import utcnow
 from bot.storage.patients import clinic_of, find_patient_by_sender
 
 logger = logging.getLogger(__name__)
@@ -42,10 +43,14 @@ class ActionGreet(Action):
                     return []
                 name = patient.display_name
                 resource_set = clinic_of(session, patient).crisis_resource_set
-                phase = current_phase(session, patient)
+                now = utcnow()
+                phase = current_phase(session, patient, now)
+                day_after = is_day_after(now, last_infusion_at(session, patient, now), patient.timezone)
         except SQLAlchemyError:
             logger.warning("database unavailable while greeting; greeting without a name")
             dispatcher.utter_message(response="utter_greet_unknown_name")
             return []
-        dispatcher.utter_message(response=GREETINGS[phase], name=name)
+        # The day after an infusion is when red flags show: a short check-in comes first.
+        greeting = "utter_greet_day_after" if phase == DAYS_AFTER and day_after else GREETINGS[phase]
+        dispatcher.utter_message(response=greeting, name=name)
         return [SlotSet("crisis_resource_set", resource_set), SlotSet("journal_phase", phase)]

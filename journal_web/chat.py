@@ -10,6 +10,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.service.chat_relay import Reply, RelayError, relay
+from bot.content.crisis_resources import resources_for
+from bot.conversation.crisis import format_resources
 from bot.service.failsafe import crisis_fallback, failsafe_text
 from bot.storage.models import ChatMessage
 from bot.clinic.timeline import journal_entries
@@ -47,9 +49,14 @@ def _relay(text: str) -> list[Reply]:
     except RelayError as exc:
         if exc.status not in (502, 503):
             raise
-        resources = crisis_fallback(current_app.extensions["db_sessions"], config["SPOOL_DIR"],
-                                    current_user.record.sender_id, text,
-                                    config["DEFAULT_CRISIS_RESOURCE_SET"])
+        try:
+            resources = crisis_fallback(current_app.extensions["db_sessions"], config["SPOOL_DIR"],
+                                        current_user.record.sender_id, text,
+                                        config["DEFAULT_CRISIS_RESOURCE_SET"])
+        except Exception:
+            # Fail safe: if the message cannot even be screened here, it gets the crisis lines.
+            current_app.logger.exception("the fail-safe screen failed; answering with the crisis lines")
+            resources = format_resources(resources_for(config["DEFAULT_CRISIS_RESOURCE_SET"]))
         if resources is None:
             raise
         return [Reply(failsafe_text(resources))]

@@ -13,8 +13,10 @@ from bot.clinic import access
 
 from bot.storage import audit
 from bot.conversation.crisis import safety_plan_for
-from bot.clinic.export import journal_csv
+from bot.clinic.export import journal_csv, measures_csv
+from bot.conversation.questionnaire import completed as completed_questionnaires
 from bot.clinic.invites import create_invite
+from bot.clinic.measures import chart_data as measures_chart_data, measure_series
 from bot.clinic.schedule import upcoming
 from bot.storage.models import Clinician, CrisisAlert, IntegrationSession, Patient, SafetyPlan, utcnow
 from bot.clinic.timeline import KINDS, TimelineFilter, highlight, journal_entries, latest_assessments, mood_series, timeline_page
@@ -102,9 +104,11 @@ def timeline(patient_id: int):
     chart = mood_series(db_session(), patient.id)
     therapist = db_session().get(Clinician, patient.therapist_id)
     next_session, next_infusion = upcoming(db_session(), patient.id)
+    measures = measure_series(db_session(), patient.id)
     _viewed(patient, "timeline", page=page.page)
     return render_template("patients/timeline.html", patient=patient, therapist=therapist,
                            next_session=next_session, next_infusion=next_infusion,
+                           measures=measures, measures_chart=measures_chart_data(measures),
                            page=page, filters=filters, chart=chart,
                            kinds=KINDS,
                            can_edit=access.can_edit_plan(me(), patient),
@@ -123,6 +127,18 @@ def export_csv(patient_id: int):
     body = "".join(journal_csv(entries, assessments))
     filename = f"journal-{patient.pseudonym}.csv".replace('"', "")
     return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/<int:patient_id>/measures.csv")
+@clinician_required
+def export_measures(patient_id: int):
+    """The patient's completed PHQ-9 and GAD-7 questionnaires as CSV, with every answer."""
+    patient = _patient(patient_id)
+    rows = completed_questionnaires(db_session(), patient.id)
+    _viewed(patient, "export_measures", rows=len(rows))
+    filename = f"questionnaires-{patient.pseudonym}.csv".replace('"', "")
+    return Response("".join(measures_csv(rows)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

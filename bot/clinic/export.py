@@ -46,3 +46,20 @@ def journal_csv(entries: Iterable[JournalEntry],
             entry.follow_up_text,
         )])
         yield flush()
+
+
+MEASURE_COLUMNS = ("completed_utc", "instrument", "score", "band", "crisis_item_above_0", "answers")
+
+
+def measures_csv(responses: Iterable) -> Iterator[str]:
+    """Completed questionnaires as CSV: one line each, with every item's answer (item=value; ...)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(MEASURE_COLUMNS)
+    for response in responses:
+        answers = "; ".join(f"{item}={value}" for item, value in sorted((response.answers or {}).items()))
+        writer.writerow([safe_cell(v) for v in (
+            response.completed_at.strftime("%Y-%m-%d %H:%M:%S") if response.completed_at else "",
+            response.instrument, response.score, response.band,
+            "yes" if response.crisis_at else "no", answers)])
+    return iter([buffer.getvalue()])

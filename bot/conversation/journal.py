@@ -23,15 +23,9 @@ from bot.storage.models import (
 from bot.storage.patients import find_patient_by_sender
 
 
-def current_phase(session: Session, patient: Patient, now: Optional[datetime] = None) -> str:
-    """The patient's journaling phase from their course.
-
-    It reads the last infusion that has taken place and was not cancelled (one
-    still marked scheduled counts once its time has passed: the clinic may not
-    have updated it yet), and the next scheduled integration session.
-    """
-    now = now or utcnow()
-    last = session.scalar(
+def last_infusion_at(session: Session, patient: Patient, now: datetime) -> Optional[datetime]:
+    """When the last infusion that has taken place and was not cancelled began."""
+    return session.scalar(
         select(InfusionSession.occurred_at)
         .where(
             InfusionSession.patient_id == patient.id,
@@ -41,6 +35,17 @@ def current_phase(session: Session, patient: Patient, now: Optional[datetime] = 
         .order_by(InfusionSession.occurred_at.desc())
         .limit(1)
     )
+
+
+def current_phase(session: Session, patient: Patient, now: Optional[datetime] = None) -> str:
+    """The patient's journaling phase from their course.
+
+    It reads the last infusion that has taken place and was not cancelled (one
+    still marked scheduled counts once its time has passed: the clinic may not
+    have updated it yet), and the next scheduled integration session.
+    """
+    now = now or utcnow()
+    last = last_infusion_at(session, patient, now)
     upcoming = session.scalar(
         select(IntegrationSession.scheduled_at)
         .where(

@@ -35,3 +35,11 @@ def integration_phase(
     if next_session is not None and now <= next_session <= now + BEFORE_SESSION_WINDOW:
         return BEFORE_SESSION
     return ONGOING
+
+
+def is_day_after(now: datetime, last_infusion: Optional[datetime], timezone: str = "UTC") -> bool:
+    """True on the calendar day after the last infusion, in the patient's zone: when red flags show."""
+    if last_infusion is None or last_infusion > now:
+        return False
+    zone = ZoneInfo(timezone)
+    return (now.astimezone(zone).date() - last_infusion.astimezone(zone).date()).days == 1

@@ -546,3 +546,39 @@ class LoginFailure(Base):
 # A patient's flagged findings, read by the web timeline and review queue without
 # visiting every assessment of the patient.
 Index("ix_assessment_patient_level", SafetyAssessment.patient_id, SafetyAssessment.level)
+
+
+QUESTIONNAIRE_STATUSES = ("in_progress", "completed")
+
+
+class QuestionnaireResponse(Base):
+    """One PHQ-9 or GAD-7, answered in the chat one item at a time.
+
+    `answers` maps item ids to 0-3. A response in progress is carried on where
+    it stopped; `score` and `band` are set when the last item is answered.
+    `crisis_at` is when an answer to a crisis item (PHQ-9 item 9) above 0
+    started the crisis protocol.
+    """
+
+    __tablename__ = "questionnaire_response"
+    __table_args__ = (
+        _enum_check("status", QUESTIONNAIRE_STATUSES, "ck_questionnaire_status"),
+        Index("ix_questionnaire_patient_time", "patient_id", "started_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    # Chosen by the conversation, so a write retried from the spool is applied once.
+    key = Column(String(64), nullable=False, unique=True)
+    patient_id = Column(ForeignKey("patient.id"), nullable=False)
+    instrument = Column(String(16), nullable=False)
+    answers = Column(JSON, nullable=False, default=dict)
+    status = Column(String(12), nullable=False, default="in_progress")
+    score = Column(Integer, nullable=True)
+    band = Column(String(32), nullable=True)
+    crisis_at = Column(UTCDateTime, nullable=True)
+    started_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    completed_at = Column(UTCDateTime, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<QuestionnaireResponse {self.id} {self.instrument} {self.status}>"

@@ -30,3 +30,25 @@ def test_a_stranger_is_told_the_assistant_is_for_patients(runtime_db, dispatcher
     events = ActionGreet().run(dispatcher, make_tracker("not-a-patient"), DOMAIN)
     assert [m["response"] for m in dispatcher.messages] == ["utter_not_enrolled"]
     assert events == []
+
+
+def test_the_day_after_an_infusion_the_greeting_offers_a_check_in_first(runtime_db, dispatcher):
+    with runtime_db.begin() as session:
+        patient = session.scalar(select(Patient).where(Patient.sender_id == "demo-jonah"))
+        session.execute(delete(InfusionSession).where(InfusionSession.patient_id == patient.id))
+        session.add(InfusionSession(patient_id=patient.id, occurred_at=utcnow() - timedelta(days=1), route="IM"))
+    events = ActionGreet().run(dispatcher, make_tracker("demo-jonah"), DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_greet_day_after"]
+    assert SlotSet("journal_phase", "days_after") in events
+    payloads = [b["payload"] for b in DOMAIN["responses"]["utter_greet_day_after"][0]["buttons"]]
+    assert payloads[0] == "/check_in" and "/start_journal" in payloads
+
+
+def test_a_cancelled_infusion_does_not_count(runtime_db, dispatcher):
+    with runtime_db.begin() as session:
+        patient = session.scalar(select(Patient).where(Patient.sender_id == "demo-jonah"))
+        session.execute(delete(InfusionSession).where(InfusionSession.patient_id == patient.id))
+        session.add(InfusionSession(patient_id=patient.id, occurred_at=utcnow() - timedelta(days=1), route="IM",
+                                    status="cancelled"))
+    ActionGreet().run(dispatcher, make_tracker("demo-jonah"), DOMAIN)
+    assert dispatcher.messages[0]["response"] != "utter_greet_day_after"

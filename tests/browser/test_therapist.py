@@ -85,3 +85,24 @@ def test_the_pages_fit_a_phone(phone, web):
         assert width <= 390, f"{path} scrolls sideways on a phone ({width}px)"
         screenshot(page, name)
     assert problems == []
+
+
+def test_questionnaire_scores_are_drawn_with_their_bands(desktop, web):
+    from datetime import timedelta
+
+    from bot.storage.models import utcnow
+    from tests.web.test_measures import add_phq9
+
+    now = utcnow()
+    for weeks, values in ((3, [3, 3, 2, 2, 2, 2, 2, 2, 0]), (2, [2, 2, 2, 1, 1, 1, 1, 1, 0]),
+                          (1, [1, 1, 1, 1, 1, 0, 1, 0, 0]), (0, [1, 0, 1, 0, 0, 0, 1, 0, 0])):
+        add_phq9(web.sessions, f"browser-phq9-{weeks}", values, now - timedelta(weeks=weeks))
+    page = desktop.new_page()
+    problems = watch_console(page)
+    sign_in(page, web.url, THERAPIST)
+    page.goto(f"{web.url}/patients/{web.world.ava}")
+    page.wait_for_selector("canvas#measure-phq9[data-rendered='true']")
+    assert "Remission (below 5)." in page.inner_text("section.measures")
+    page.locator("section.measures").screenshot(path=str(screenshot(page, "measures.png").with_name(
+        "measures-section.png")))
+    assert problems == []

@@ -12,6 +12,7 @@ CLINICIAN_ROUTES = [
     ("GET", "/patients", {}),
     ("GET", "/patients/{patient}", {}),
     ("GET", "/patients/{patient}/journal.csv", {}),
+    ("GET", "/patients/{patient}/measures.csv", {}),
     ("GET", "/patients/{patient}/journal/print", {}),
     ("GET", "/patients/{patient}/safety-plan", {}),
     ("POST", "/patients/{patient}/safety-plan", {}),

@@ -165,6 +165,19 @@ def test_when_rasa_is_down_a_crisis_message_gets_the_crisis_lines_and_its_alert(
     assert any(a.level in ("urgent", "emergency") and a.status != "resolved" for a in alerts)
 
 
+def test_when_rasa_is_down_and_the_screen_fails_the_message_still_gets_the_crisis_lines(
+        client, auth, monkeypatch):
+    import journal_web.chat
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("screen unavailable")
+
+    monkeypatch.setattr(journal_web.chat, "crisis_fallback", broken)
+    auth.login_patient("demo-ava")
+    reply = client.post("/me/chat/send", json={"message": "anything at all"})
+    assert reply.status_code == 200 and "988" in reply.get_json()["replies"][0]["text"]
+
+
 def test_rasa_refusing_a_message_is_passed_on(client, auth, fake_rasa):
     fake_rasa.status = 413
     auth.login_patient()

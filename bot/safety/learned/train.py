@@ -277,6 +277,10 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
     benign: Dict[str, List[Tuple[Case, List[float]]]] = {}
     risky: List[Tuple[Case, List[float]]] = []
     for row, case, score in zip(own_rows, cases, scores):
+        if row.label == NONE and row.source == "nlu":
+            # The assistant's own commands and chit-chat are trained on, but are too easy to
+            # calibrate on: they would dilute the false-alarm budget of real disclosures.
+            continue
         if row.label == NONE:
             benign.setdefault("psychedelic imagery" if row.psychedelic else "other benign", []).append((case, score))
         else:

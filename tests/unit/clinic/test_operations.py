@@ -238,3 +238,13 @@ def test_broken_files_get_a_clear_problem(juniper, empty, data, problem):
     with empty.begin() as session:
         plan = plan_import(session, session.get(Clinic, juniper[0]), data)
     assert not plan.ok and any(problem in text for _, text in plan.problems), plan.problems
+
+
+def test_the_day_after_is_counted_in_the_patients_zone():
+    from bot.course.phase import is_day_after
+
+    infusion = datetime(2026, 12, 4, 23, 30, tzinfo=timezone.utc)  # 16:30 on the 4th in Denver
+    assert is_day_after(datetime(2026, 12, 5, 20, 0, tzinfo=timezone.utc), infusion, "America/Denver")
+    assert not is_day_after(datetime(2026, 12, 5, 6, 0, tzinfo=timezone.utc), infusion, "America/Denver")
+    assert not is_day_after(datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc), infusion, "America/Denver")
+    assert not is_day_after(datetime(2026, 12, 5, 6, 0, tzinfo=timezone.utc), None)
