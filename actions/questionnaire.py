@@ -130,11 +130,16 @@ class ValidateQuestionnaireForm(FormValidation):
         if item is None:
             return {"questionnaire_answer": "done"}
         answers[item.id] = int(value.split(":", 1)[1])
+        crisis = crisis_answer(instrument, answers)
         snapshot = QuestionnaireSnapshot(tracker.get_slot("questionnaire_key") or uuid.uuid4().hex,
                                          tracker.sender_id, instrument.id, answers,
                                          tracker.get_slot("questionnaire_started_at"))
-        durable_writer().write(snapshot.to_record())
-        if crisis_answer(instrument, answers):
+        try:
+            durable_writer().write(snapshot.to_record())  # raises the alert of a crisis answer
+        except Exception:
+            # The crisis protocol must not wait on, or fail with, the write.
+            logger.exception("could not write or spool a questionnaire answer")
+        if crisis:
             return {"questionnaire_answer": "crisis", "questionnaire_answers": answers}
         done = instrument.next_item(answers) is None
         return {"questionnaire_answer": "done" if done else None, "questionnaire_answers": answers}

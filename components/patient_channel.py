@@ -95,7 +95,8 @@ class PatientRestInput(InputChannel):
                     [{"recipient_id": incoming.sender, "text": self._not_enrolled_text}]
                 )
             if status == "discharged":
-                return response.json(await self._discharged_reply(incoming))
+                previous = self._recent.swap(incoming.sender, incoming.text)
+                return response.json(await self._discharged_reply(incoming, previous))
 
             previous = self._recent.swap(incoming.sender, incoming.text)
             collector = CollectingOutputChannel()
@@ -137,7 +138,7 @@ class PatientRestInput(InputChannel):
         logger.error("the assistant's reply lacked the crisis lines; adding the fail-safe reply")
         return [{"recipient_id": incoming.sender, "text": failsafe_text(resources)}]
 
-    async def _discharged_reply(self, incoming) -> list[dict]:
+    async def _discharged_reply(self, incoming, previous: Optional[str]) -> list[dict]:
         """A discharged patient's chat is closed, politely; a crisis still gets the crisis lines.
 
         A crisis message is recorded with its assessment, so the clinic is alerted.
@@ -145,7 +146,7 @@ class PatientRestInput(InputChannel):
         loop = asyncio.get_running_loop()
         resources = await loop.run_in_executor(
             None, crisis_fallback, self._sessions, self._spool_dir, incoming.sender, incoming.text,
-            self._default_resources)
+            self._default_resources, previous)
         replies = [{"recipient_id": incoming.sender, "text": self._discharged_text}]
         if resources is not None:
             replies.append({"recipient_id": incoming.sender,

@@ -136,7 +136,8 @@ def _plan_row(session, clinic, staff, by_code, plan, line, values) -> Optional[s
         code = check_code(values.get("code", ""))
         planned = by_code.get(code.lower())
         if planned is None:
-            if session.scalar(select(Patient.id).where(func.lower(Patient.code) == code.lower())) is not None:
+            if session.scalar(select(Patient.id).where(Patient.clinic_id == clinic.id,
+                                                       func.lower(Patient.code) == code.lower())) is not None:
                 return f"the patient code {code} is taken (codes are never reused)"
             therapist = staff.get(values.get("therapist_email", "").lower())
             if therapist is None or therapist.role not in ("therapist", "admin"):

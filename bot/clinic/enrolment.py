@@ -2,8 +2,9 @@
 
 A patient gets a generated sender id (the conversation id Rasa sees) and a
 generated pseudonym (what alerts and sign-in show instead of the name). The
-clinic's own patient code, the sender id and the pseudonym are unique for
-good: a patient is discharged, never deleted, so none is ever reused.
+sender id and the pseudonym are unique for good, and the clinic's own patient
+code within the clinic: a patient is discharged, never deleted, so none is
+ever reused.
 """
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def enrol_patient(session: Session, clinic: Clinic, *, display_name: str, code: 
                   by: Optional[Clinician] = None) -> Patient:
     """Enrol a patient of `clinic`; the sender id and pseudonym are generated."""
     code = check_code(code)
-    if session.scalar(select(Patient.id).where(func.lower(Patient.code) == code.lower())) is not None:
+    if session.scalar(select(Patient.id).where(Patient.clinic_id == clinic.id,
+                                               func.lower(Patient.code) == code.lower())) is not None:
         raise EnrolmentError(f"the patient code {code} is taken (codes are never reused)")
     patient = Patient(
         clinic_id=clinic.id,

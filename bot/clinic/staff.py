@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.clinic.invites import token_hash
 from bot.clinic.passwords import hash_password
 from bot.storage import audit
-from bot.storage.models import ROLES, Clinician, ClinicianToken, utcnow
+from bot.storage.models import ROLES, Clinician, ClinicianToken, Patient, utcnow
 
 WELCOME_PATH = "/welcome/{token}"
 MIN_PASSWORD_CHARS = 12
@@ -135,7 +135,7 @@ def check_password(password: str) -> None:
         raise StaffError(f"a password can have at most {MAX_PASSWORD_CHARS} characters")
 
 
-def set_role(session: Session, clinician: Clinician, role: str, by: Clinician) -> None:
+def set_role(session: Session, clinician: Clinician, role: str, by: Optional[Clinician]) -> None:
     """Change a clinician's role, keeping at least one active admin."""
     if role not in ROLES:
         raise StaffError(f"the role must be one of {', '.join(ROLES)}")
@@ -143,19 +143,28 @@ def set_role(session: Session, clinician: Clinician, role: str, by: Clinician) -
         return
     if clinician.role == "admin":
         _keep_an_admin(session, clinician)
+    if role == "on_call":
+        _no_patients_left(session, clinician, "becomes on call")
     previous, clinician.role = clinician.role, role
     _audit(session, "clinician.role_changed", clinician, by, {"from": previous, "to": role})
 
 
-def set_active(session: Session, clinician: Clinician, active: bool, by: Clinician) -> None:
+def set_active(session: Session, clinician: Clinician, active: bool, by: Optional[Clinician]) -> None:
     """Deactivate (every session ends at once) or reactivate a clinician; never delete one."""
     if clinician.is_active == active:
         return
     if not active:
-        if clinician.id == by.id:
+        if by is not None and clinician.id == by.id:
             raise StaffError("you cannot deactivate your own account")
         if clinician.role == "admin":
             _keep_an_admin(session, clinician)
+        _no_patients_left(session, clinician, "is deactivated")
+        # Unused invite and reset links die with the account, so reactivation does not revive them.
+        session.execute(
+            update(ClinicianToken)
+            .where(ClinicianToken.clinician_id == clinician.id, ClinicianToken.used_at.is_(None))
+            .values(expires_at=utcnow()).execution_options(synchronize_session=False)
+        )
     clinician.is_active = active
     clinician.session_version = (clinician.session_version or 0) + 1
     _audit(session, "clinician.activated" if active else "clinician.deactivated", clinician, by, {})
@@ -167,6 +176,17 @@ def staff(session: Session, clinic_id: int) -> list[Clinician]:
         select(Clinician).where(Clinician.clinic_id == clinic_id)
         .order_by(Clinician.is_active.desc(), Clinician.display_name, Clinician.id)
     ).all())
+
+
+def _no_patients_left(session: Session, clinician: Clinician, change: str) -> None:
+    """StaffError while the clinician is still the therapist of patients who are not discharged."""
+    count = session.scalar(
+        select(func.count()).select_from(Patient).where(
+            Patient.therapist_id == clinician.id, Patient.status != "discharged", Patient.is_active.is_(True))
+    )
+    if count:
+        raise StaffError(f"{clinician.display_name} is still the therapist of {count} patient"
+                         f"{'s' if count != 1 else ''}: reassign them before this account {change}")
 
 
 def _keep_an_admin(session: Session, leaving: Clinician) -> None:

@@ -17,17 +17,21 @@ from bot.content.schema import ContentError, check_record, check_unique_ids, loa
 
 QUESTIONNAIRES_FILE = Path(__file__).with_name("questionnaires.yml")
 VALUES = (0, 1, 2, 3)
-# Typed answers, checked longest first; the buttons send the value itself.
+# Typed answers. A phrase for 1-3 may stand anywhere in the answer ("most days
+# tbh"); 0 only when the whole answer says so, because "no" and "never" also
+# start answers that mean yes ("I never stop thinking about it", "no day goes
+# by without it"), and reading those as 0 would miss PHQ-9 item 9.
+_NEGATED_ONE = ("not often", "not very often", "not much", "not a lot", "not every day")
 _TYPED = (
-    (1, ("not often", "not very often", "not much", "not a lot", "not every day")),
     (3, ("nearly every day", "nearly everyday", "almost every day", "every day", "everyday", "all the time",
          "always", "daily", "constantly")),
     (2, ("more than half the days", "more than half", "over half", "most days", "most of the time", "often",
          "a lot", "lots")),
     (1, ("several days", "some days", "a few days", "few days", "sometimes", "a little", "occasionally",
          "now and then", "once or twice")),
-    (0, ("not at all", "not really", "never", "none", "no", "nope", "nah")),
 )
+_ZERO_ANSWERS = frozenset({"0", "no", "nope", "nah", "never", "none", "not at all", "not really", "no not at all",
+                           "not at all really", "no never", "none at all", "never at all"})
 
 
 @dataclass(frozen=True)
@@ -134,16 +138,19 @@ def questionnaires() -> Questionnaires:
 
 
 def parse_answer(text: object) -> Optional[int]:
-    """0-3 from a button value or a typed answer ("most days", "2"); None if unclear."""
+    """0-3 from a button value or a typed answer ("most days", "2"); None if unclear (asked again)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return int(text) if int(text) in VALUES and float(text) == int(text) else None
     cleaned = " ".join(re.sub(r"[^a-z0-9 ]", " ", str(text or "").lower().replace("'", "")).split())
     if cleaned in {"0", "1", "2", "3"}:
         return int(cleaned)
+    if cleaned in _ZERO_ANSWERS:
+        return 0
+    if any(re.search(rf"\b{re.escape(phrase)}\b", cleaned) for phrase in _NEGATED_ONE):
+        return 1
     for value, phrases in _TYPED:
-        for phrase in phrases:
-            if re.search(rf"\b{re.escape(phrase)}\b", cleaned):
-                return value
+        if any(re.search(rf"\b{re.escape(phrase)}\b", cleaned) for phrase in phrases):
+            return value
     return None
 
 

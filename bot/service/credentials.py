@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from typing import Optional
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 CHAT_TOKEN_SECONDS = 120
+# Tolerated difference between the clocks of the web app's and Rasa's machines.
+CLOCK_LEEWAY_SECONDS = 5
 AUTHORIZATION_SCHEME = "Bearer"
 ACTION_KEY_HEADER = "X-KAP-Action-Key"
 _CHAT_SALT = "kap.chat-token.v1"
@@ -43,7 +46,10 @@ def check_chat_token(secret_key: str, token: Optional[str], sender_id: str,
     if not token:
         raise CredentialError("no credential")
     try:
-        claim = _serializer(secret_key).loads(token, max_age=max_age)
+        # Checked against a clock a few seconds ahead, so a token from a machine whose clock
+        # runs slightly fast is not "from the future"; the leeway is added to its age limit too.
+        checker = _serializer(secret_key, int(time.time()) + CLOCK_LEEWAY_SECONDS)
+        claim = checker.loads(token, max_age=max_age + CLOCK_LEEWAY_SECONDS)
     except SignatureExpired:
         raise CredentialError("expired credential") from None
     except BadSignature:

@@ -36,20 +36,22 @@ def failsafe_text(resources_text: str) -> str:
 
 
 def crisis_fallback(session_factory, spool_dir: Path, sender_id: str, text: str,
-                    default_resources: str) -> Optional[str]:
+                    default_resources: str, previous: Optional[str] = None) -> Optional[str]:
     """The clinic's crisis lines, formatted, if `text` is a crisis message; else None.
 
     The message is screened here; a crisis (or a screen that failed) is
     recorded with its assessment in the database, which raises its alert in
     the same transaction, or spooled for the recorder if the database is away.
+    `previous` is the sender's last message, so a sentence typed in two pieces is read whole.
     """
     from bot.conversation.crisis import format_resources, load_crisis_context
     from bot.conversation.routing import intent_for
     from bot.safety import screen
+    from bot.safety.fragments import screen_with_previous
     from bot.service.spool import Spool
     from bot.service.turns import record_turn, turn_record
 
-    assessment = screen(text).to_dict()
+    assessment = screen_with_previous(screen, previous, text).to_dict()
     if intent_for(assessment) is None:
         return None
     record = turn_record(sender_id, "patient", text, f"failsafe-{uuid.uuid4().hex}",

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -111,8 +112,8 @@ class Patient(Base):
     therapist_id = Column(ForeignKey("clinician.id"), nullable=False, index=True)
     sender_id = Column(String(128), nullable=False, unique=True)
     display_name = Column(String(200), nullable=False)
-    # The clinic's own reference for the patient (its chart number, say); never reused.
-    code = Column(String(32), nullable=False, unique=True,
+    # The clinic's own reference for the patient (its chart number, say); never reused in the clinic.
+    code = Column(String(32), nullable=False,
                   default=lambda context: context.get_current_parameters()["pseudonym"])
     # Generated; what alerts and sign-in use instead of the name.
     pseudonym = Column(String(32), nullable=False, unique=True)
@@ -130,7 +131,10 @@ class Patient(Base):
     clinic = relationship("Clinic", back_populates="patients")
     therapist = relationship("Clinician", back_populates="patients")
 
-    __table_args__ = (_enum_check("status", PATIENT_STATUSES, "ck_patient_status"),)
+    __table_args__ = (
+        _enum_check("status", PATIENT_STATUSES, "ck_patient_status"),
+        UniqueConstraint("clinic_id", "code", name="uq_patient_clinic_code"),
+    )
 
     def __repr__(self) -> str:
         return f"<Patient {self.id} {self.pseudonym}>"

@@ -68,14 +68,16 @@ def upgrade() -> None:
     op.execute("UPDATE patient SET code = pseudonym")
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.alter_column("code", existing_type=sa.String(32), nullable=False)
-        batch_op.create_unique_constraint("uq_patient_code", ["code"])
+        batch_op.create_unique_constraint("uq_patient_clinic_code", ["clinic_id", "code"])
         batch_op.create_check_constraint("ck_patient_status", "status IN ('active', 'paused', 'discharged')")
         batch_op.drop_column("next_integration_at")
 
     with op.batch_alter_table("infusion_session", schema=None) as batch_op:
         batch_op.add_column(sa.Column("status", sa.String(12), nullable=False, server_default="completed"))
         batch_op.add_column(sa.Column("dose_mg", sa.Numeric(7, 2), nullable=True))
-    op.execute("UPDATE infusion_session SET status = CASE WHEN completed THEN 'completed' ELSE 'scheduled' END")
+    # A past infusion never marked completed did not count before; as "cancelled" it still does not.
+    op.execute("UPDATE infusion_session SET status = CASE WHEN completed THEN 'completed' "
+               "WHEN occurred_at < CURRENT_TIMESTAMP THEN 'cancelled' ELSE 'scheduled' END")
     with op.batch_alter_table("infusion_session", schema=None) as batch_op:
         batch_op.drop_column("completed")
         batch_op.create_check_constraint("ck_infusion_status",
@@ -93,7 +95,7 @@ def downgrade() -> None:
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.add_column(sa.Column("next_integration_at", UTCDateTime(timezone=True), nullable=True))
         batch_op.drop_constraint("ck_patient_status", type_="check")
-        batch_op.drop_constraint("uq_patient_code", type_="unique")
+        batch_op.drop_constraint("uq_patient_clinic_code", type_="unique")
         batch_op.drop_column("status")
         batch_op.drop_column("code")
     op.drop_table("clinician_token")

@@ -23,7 +23,8 @@ def test_clinic_operations_migrate_a_populated_database(tmp_path):
                         "'2026-01-01 00:00:00')"))
         db.execute(text("INSERT INTO infusion_session (patient_id, occurred_at, route, completed, created_at) "
                         "VALUES (1, '2026-12-01 10:00:00', 'IV', 1, '2026-01-01 00:00:00'), "
-                        "(1, '2026-12-20 10:00:00', 'IM', 0, '2026-01-01 00:00:00')"))
+                        "(1, '2999-12-20 10:00:00', 'IM', 0, '2026-01-01 00:00:00'), "
+                        "(1, '2020-12-20 10:00:00', 'IM', 0, '2026-01-01 00:00:00')"))
         db.execute(text("INSERT INTO journal_entry (patient_id, phase, text, status, created_at, updated_at) "
                         "VALUES (1, 'same_day', 'kept', 'saved', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
     engine.dispose()
@@ -34,7 +35,7 @@ def test_clinic_operations_migrate_a_populated_database(tmp_path):
     with engine.connect() as db:
         assert db.execute(text("SELECT code, status FROM patient")).all() == [("P-ONE", "active")]
         assert db.execute(text("SELECT route, status FROM infusion_session ORDER BY id")).all() == [
-            ("IV", "completed"), ("IM", "scheduled")]
+            ("IV", "completed"), ("IM", "scheduled"), ("IM", "cancelled")]
         assert db.execute(text("SELECT patient_id, status FROM integration_session")).all() == [(1, "scheduled")]
         assert db.execute(text("SELECT text FROM journal_entry")).scalar_one() == "kept"
         assert db.execute(text("PRAGMA foreign_keys")).scalar_one() == 1

@@ -45,6 +45,9 @@ def test_the_published_wording_and_scale():
     ("More than half the days", 2), ("most days", 2), ("Most days tbh", 2), ("nearly every day", 3),
     ("every day", 3), ("all the time", 3), ("2", 2), (3, 3), ("not often", 1),
     ("banana", None), ("", None), ("4", None), (7, None),
+    # "no" and "never" start answers that mean yes: asked again, never read as 0.
+    ("I never stop thinking about it", None), ("no day goes by without it", None), ("Nope, only on bad days", None),
+    ("Not really, maybe twice", None), ("no idea", None), ("not at all really", 0),
 ])
 def test_typed_answers_are_understood(typed, value):
     assert parse_answer(typed) == value

@@ -63,10 +63,23 @@ def test_a_new_password_ends_every_earlier_session_of_that_clinician(app, client
     assert reply.status_code == 302 and reply.headers["Location"].startswith("/login")
 
 
+def test_deactivation_waits_until_the_patients_are_reassigned(app, client, auth, demo, world):
+    auth.login(ADMIN)
+    page = client.post(f"/admin/clinicians/{world.colleague}/deactivate", follow_redirects=True)
+    assert "still the therapist of 1 patient: reassign them" in page.get_data(as_text=True)
+    demoted = client.post(f"/admin/clinicians/{world.colleague}/role", data={"role": "on_call"},
+                          follow_redirects=True)
+    assert "reassign them" in demoted.get_data(as_text=True)
+    with demo() as session:
+        morgan = session.get(Clinician, world.colleague)
+        assert morgan.is_active and morgan.role == "therapist"
+
+
 def test_deactivation_ends_the_session_and_keeps_the_record(app, client, auth, demo, world):
     auth.login(OTHER_THERAPIST)
     admin = app.test_client()
     AuthActions(admin, demo).login(ADMIN)
+    admin.post(f"/patients/{world.zoe}/therapist", data={"therapist_id": world.therapist})
     admin.post(f"/admin/clinicians/{world.colleague}/deactivate")
     assert client.get("/patients").status_code == 302
     with demo() as session:

@@ -248,3 +248,38 @@ def test_the_day_after_is_counted_in_the_patients_zone():
     assert not is_day_after(datetime(2026, 12, 5, 6, 0, tzinfo=timezone.utc), infusion, "America/Denver")
     assert not is_day_after(datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc), infusion, "America/Denver")
     assert not is_day_after(datetime(2026, 12, 5, 6, 0, tzinfo=timezone.utc), None)
+
+
+def test_deactivation_retires_unused_password_links(juniper, empty):
+    clinic_id, admin_id, tess = juniper
+    with empty.begin() as session:
+        admin, therapist = session.get(Clinician, admin_id), session.get(Clinician, tess)
+        link = staff.password_link(session, therapist, "reset", admin, 72)
+        staff.set_active(session, therapist, False, admin)
+        staff.set_active(session, therapist, True, admin)
+        assert staff.peek_password_link(session, link.token) is None
+
+
+def test_a_therapist_with_patients_is_neither_deactivated_nor_made_on_call(juniper, empty):
+    clinic_id, admin_id, tess = juniper
+    with empty.begin() as session:
+        clinic, admin, therapist = session.get(Clinic, clinic_id), session.get(Clinician, admin_id), \
+            session.get(Clinician, tess)
+        robin = enrolment.enrol_patient(session, clinic, display_name="Robin", code="JC-9", therapist_id=tess)
+        for change in (lambda: staff.set_active(session, therapist, False, admin),
+                       lambda: staff.set_role(session, therapist, "on_call", admin)):
+            with pytest.raises(staff.StaffError, match="reassign them"):
+                change()
+        enrolment.set_status(session, robin, "discharged", admin)
+        staff.set_active(session, therapist, False, admin)
+        assert not therapist.is_active
+
+
+def test_patient_codes_are_unique_within_a_clinic_only(juniper, empty):
+    clinic_id, admin_id, tess = juniper
+    with empty.begin() as session:
+        other, link = setup_clinic(session, ClinicSettings("Second", "UTC", "en", "us"), "y@second.example", "Y",
+                                   72, allow_another=True)
+        enrolment.enrol_patient(session, session.get(Clinic, clinic_id), display_name="A", code="SAME-1",
+                                therapist_id=tess)
+        enrolment.enrol_patient(session, other, display_name="B", code="SAME-1", therapist_id=link.clinician.id)
