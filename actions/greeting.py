@@ -9,8 +9,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.conversation.journal import current_phase, last_infusion_at
-from bot.course.phase import BEFORE_SESSION, DAYS_AFTER, ONGOING, SAME_DAY, is_day_after
+from bot.conversation.journal import last_infusion_at, next_integration_at
+from bot.course.phase import BEFORE_SESSION, DAYS_AFTER, ONGOING, SAME_DAY, integration_phase, is_day_after
 from bot.storage.runtime import session_factory
 from bot.storage.models import utcnow
 from bot.storage.patients import clinic_of, find_patient_by_sender
@@ -44,8 +44,9 @@ class ActionGreet(Action):
                 name = patient.display_name
                 resource_set = clinic_of(session, patient).crisis_resource_set
                 now = utcnow()
-                phase = current_phase(session, patient, now)
-                day_after = is_day_after(now, last_infusion_at(session, patient, now), patient.timezone)
+                last = last_infusion_at(session, patient, now)
+                phase = integration_phase(now, last, next_integration_at(session, patient.id, now), patient.timezone)
+                day_after = is_day_after(now, last, patient.timezone)
         except SQLAlchemyError:
             logger.warning("database unavailable while greeting; greeting without a name")
             dispatcher.utter_message(response="utter_greet_unknown_name")

@@ -94,11 +94,9 @@ class PatientRestInput(InputChannel):
                 return response.json(
                     [{"recipient_id": incoming.sender, "text": self._not_enrolled_text}]
                 )
-            if status == "discharged":
-                previous = self._recent.swap(incoming.sender, incoming.text)
-                return response.json(await self._discharged_reply(incoming, previous))
-
             previous = self._recent.swap(incoming.sender, incoming.text)
+            if status == "discharged":
+                return response.json(await self._discharged_reply(incoming, previous))
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(

@@ -113,3 +113,28 @@ def db_session():
     if "db" not in g:
         g.db = current_app.extensions["db_sessions"]()
     return g.db
+
+
+def apply_change(change, message: str) -> bool:
+    """Run a clinic change and commit it with `message` flashed; on a refusal, roll back and flash why.
+
+    A refusal is the one-line error of a clinic rule (bot.clinic, bot.escalation.rota),
+    never an unexpected exception, which still ends in the error page.
+    """
+    from flask import flash
+
+    from bot.clinic.enrolment import EnrolmentError
+    from bot.clinic.schedule import ScheduleError
+    from bot.clinic.staff import StaffError
+    from bot.escalation.rota import RotaError
+
+    session = db_session()
+    try:
+        change()
+    except (EnrolmentError, ScheduleError, StaffError, RotaError) as exc:
+        session.rollback()
+        flash(str(exc))
+        return False
+    session.commit()
+    flash(message)
+    return True

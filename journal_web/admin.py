@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from bot.clinic.csv_import import OPTIONAL, REQUIRED, apply_import, plan_import
+from bot.clinic.csv_import import MAX_BYTES, OPTIONAL, REQUIRED, apply_import, plan_import
 from bot.clinic.schedule import ScheduleError, local_to_utc
 from bot.clinic.setup import ClinicSettings, SetupError, update_clinic
 from bot.clinic.staff import StaffError, invite_clinician, password_link, set_active, set_role, staff
@@ -19,7 +19,7 @@ from bot.content.crisis_resources import resource_sets
 from bot.escalation.rota import RotaError, add_shift, on_call_at, shifts
 from bot.storage import audit
 from bot.storage.models import Clinic, Clinician, OnCallShift, SafetyPlan
-from journal_web import db_session
+from journal_web import apply_change, db_session
 from journal_web.forms import (
     ActionForm, ClinicForm, ImportForm, InviteClinicianForm, RoleForm, SafetyPlanForm, ShiftForm, plan_items,
 )
@@ -131,7 +131,7 @@ def change_role(clinician_id: int):
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400)
-    _commit(lambda: set_role(db_session(), clinician, form.role.data, me()), "Role changed.")
+    apply_change(lambda: set_role(db_session(), clinician, form.role.data, me()), "Role changed.")
     return redirect(url_for("admin.clinicians"))
 
 
@@ -153,8 +153,8 @@ def _activate(clinician_id: int, active: bool):
     clinician = _colleague(clinician_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    _commit(lambda: set_active(db_session(), clinician, active, me()),
-            f"{clinician.display_name} is {'active' if active else 'deactivated'}.")
+    apply_change(lambda: set_active(db_session(), clinician, active, me()),
+                 f"{clinician.display_name} is {'active' if active else 'deactivated'}.")
     return redirect(url_for("admin.clinicians"))
 
 
@@ -178,17 +178,6 @@ def reset_link(clinician_id: int):
                            action_form=ActionForm(), link=link.url(current_app.config["PUBLIC_BASE_URL"]),
                            link_for=clinician)
 
-
-def _commit(change, message: str) -> None:
-    session = db_session()
-    try:
-        change()
-    except (StaffError, RotaError) as exc:
-        session.rollback()
-        flash(str(exc))
-        return
-    session.commit()
-    flash(message)
 
 
 @bp.route("/rota", methods=["GET", "POST"])
@@ -254,7 +243,7 @@ def import_patients():
         return render_template("admin/import.html", form=form, plan=None, columns=columns), status
     clinic = _clinic()
     session = db_session()
-    data = form.file.data.read(2_000_001)
+    data = form.file.data.read(MAX_BYTES + 1)
     plan = plan_import(session, clinic, data)
     if plan.ok and request.form.get("action") == "import":
         apply_import(session, clinic, plan, me())

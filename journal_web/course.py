@@ -14,10 +14,10 @@ from bot.clinic.enrolment import (
     EnrolmentError, enrol_patient, reassign, set_status, therapists, update_details,
 )
 from bot.clinic.schedule import (
-    ScheduleError, add_infusion, add_integration_session, local_to_utc, set_item_status, today,
+    add_infusion, add_integration_session, course, local_to_utc, set_item_status, today,
 )
 from bot.storage.models import Clinic, InfusionSession, IntegrationSession, Patient
-from journal_web import db_session
+from journal_web import apply_change, db_session
 from journal_web.forms import (
     EnrolForm, InfusionForm, IntegrationForm, ItemStatusForm, PatientDetailsForm, PatientStatusForm,
     ReassignForm,
@@ -89,9 +89,9 @@ def manage(patient_id: int):
     if request.method == "POST":
         details = forms["details"]
         if details.validate_on_submit():
-            if _apply(lambda: update_details(db_session(), patient, display_name=details.display_name.data,
-                                             timezone=details.timezone.data, locale=details.locale.data,
-                                             by=me()), "Details saved."):
+            if apply_change(lambda: update_details(db_session(), patient, display_name=details.display_name.data,
+                                                   timezone=details.timezone.data, locale=details.locale.data,
+                                                   by=me()), "Details saved."):
                 return redirect(url_for("course.manage", patient_id=patient.id))
         status = 400
     return render_template("course/manage.html", patient=patient, **forms), status
@@ -104,28 +104,12 @@ def _forms(patient: Patient) -> dict:
     state = PatientStatusForm(formdata=None, data={"status": patient.status})
     therapist = ReassignForm(formdata=None, data={"therapist_id": patient.therapist_id})
     therapist.therapist_id.choices = [(p.id, p.display_name) for p in therapists(db_session(), patient.clinic_id)]
-    from bot.clinic.schedule import course
-
     infusions, sessions = course(db_session(), patient.id)
     return {"details": details, "state": state, "therapist": therapist,
             "infusion_form": InfusionForm(formdata=None, prefix="infusion",
                                           data={"status": "scheduled", "route": "IV"}),
             "integration_form": IntegrationForm(formdata=None, prefix="session", data={"status": "scheduled"}),
             "item_form": ItemStatusForm(formdata=None), "infusions": infusions, "sessions": sessions}
-
-
-def _apply(change, message: str) -> bool:
-    """Run a change and commit it; flash its one-line problem and roll back if it fails."""
-    session = db_session()
-    try:
-        change()
-    except (EnrolmentError, ScheduleError) as exc:
-        session.rollback()
-        flash(str(exc))
-        return False
-    session.commit()
-    flash(message)
-    return True
 
 
 def _back(patient: Patient):
@@ -140,7 +124,7 @@ def change_status(patient_id: int):
     form = PatientStatusForm()
     if not form.validate_on_submit():
         abort(400)
-    _apply(lambda: set_status(db_session(), patient, form.status.data, me()), "Status saved.")
+    apply_change(lambda: set_status(db_session(), patient, form.status.data, me()), "Status saved.")
     return _back(patient)
 
 
@@ -152,7 +136,7 @@ def change_therapist(patient_id: int):
     form = ReassignForm()
     if not form.validate_on_submit():
         abort(400)
-    _apply(lambda: reassign(db_session(), patient, form.therapist_id.data, me()), "Therapist changed.")
+    apply_change(lambda: reassign(db_session(), patient, form.therapist_id.data, me()), "Therapist changed.")
     if not access.visible_patient(db_session(), me(), patient.id):
         return redirect(url_for("patients.index"))
     return _back(patient)
@@ -167,7 +151,7 @@ def new_infusion(patient_id: int):
     if not form.validate_on_submit():
         flash("Give the infusion's date and time. " + _errors(form))
         return _back(patient)
-    _apply(lambda: add_infusion(
+    apply_change(lambda: add_infusion(
         db_session(), patient, local_to_utc(form.day.data.isoformat(), form.at.data.strftime("%H:%M"),
                                              patient.timezone),
         form.route.data, me(), status=form.status.data, dose_mg=form.dose_mg.data, notes=form.notes.data),
@@ -184,7 +168,7 @@ def new_session(patient_id: int):
     if not form.validate_on_submit():
         flash("Give the session's date and time. " + _errors(form))
         return _back(patient)
-    _apply(lambda: add_integration_session(
+    apply_change(lambda: add_integration_session(
         db_session(), patient, local_to_utc(form.day.data.isoformat(), form.at.data.strftime("%H:%M"),
                                              patient.timezone),
         me(), status=form.status.data, notes=form.notes.data), "Integration session saved.")
@@ -213,7 +197,7 @@ def _item_status(patient_id: int, model, item_id: int):
     form = ItemStatusForm()
     if not form.validate_on_submit():
         abort(400)
-    _apply(lambda: set_item_status(db_session(), item, patient, form.status.data, me()), "Status saved.")
+    apply_change(lambda: set_item_status(db_session(), item, patient, form.status.data, me()), "Status saved.")
     return _back(patient)
 
 

@@ -111,7 +111,7 @@ def timeline(patient_id: int):
                            measures=measures, measures_chart=measures_chart_data(measures),
                            page=page, filters=filters, chart=chart,
                            kinds=KINDS,
-                           can_edit=access.can_edit_plan(me(), patient),
+                           can_edit=access.can_manage(me(), patient),
                            can_invite=access.can_invite(me(), patient), action_form=ActionForm())
 
 
@@ -163,7 +163,7 @@ def safety_plan(patient_id: int):
     session = db_session()
     own = session.scalar(select(SafetyPlan).where(SafetyPlan.patient_id == patient.id))
     shown = own or safety_plan_for(session, patient.id, patient.clinic_id)
-    can_edit = access.can_edit_plan(me(), patient)
+    can_edit = access.can_manage(me(), patient)
     form = SafetyPlanForm(data=None if request.method == "POST" else _plan_data(shown))
     if request.method == "POST":
         if not can_edit:

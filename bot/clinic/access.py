@@ -68,11 +68,7 @@ def can_manage(clinician: Clinician, patient: Patient) -> bool:
     return clinician.role == "admin" or patient.therapist_id == clinician.id
 
 
-def can_edit_plan(clinician: Clinician, patient: Patient) -> bool:
-    """Whether `clinician` may change this patient's safety plan."""
-    return can_manage(clinician, patient)
-
 
 def can_invite(clinician: Clinician, patient: Patient) -> bool:
     """Whether `clinician` may create a sign-in link for this patient."""
-    return can_edit_plan(clinician, patient) and patient.is_active
+    return can_manage(clinician, patient) and patient.is_active

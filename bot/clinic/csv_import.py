@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bot.clinic.enrolment import (
     EnrolmentError, check_code, check_locale, check_name, check_timezone, enrol_patient,
 )
-from bot.clinic.schedule import ScheduleError, add_infusion, add_integration_session, local_to_utc
+from bot.clinic.schedule import ScheduleError, add_infusion, add_integration_session, local_text_to_utc
 from bot.storage.models import ROUTES, Clinic, Clinician, Patient
 
 REQUIRED = ("code", "display_name", "therapist_email")
@@ -154,19 +154,14 @@ def _plan_row(session, clinic, staff, by_code, plan, line, values) -> Optional[s
             route = values.get("infusion_route") or ""
             if route not in ROUTES:
                 return f"infusion_route must be one of {', '.join(ROUTES)}"
-            planned.infusions.append((_when(values["infusion_at"], planned.timezone), route))
+            planned.infusions.append((local_text_to_utc(values["infusion_at"], planned.timezone), route))
         elif values.get("infusion_route"):
             return "infusion_route is given without infusion_at"
         if values.get("integration_at"):
-            planned.sessions.append(_when(values["integration_at"], planned.timezone))
+            planned.sessions.append(local_text_to_utc(values["integration_at"], planned.timezone))
     except (EnrolmentError, ScheduleError) as exc:
         return str(exc)
     if code.lower() not in by_code:
         by_code[code.lower()] = planned
         plan.patients.append(planned)
     return None
-
-
-def _when(text: str, zone: str) -> datetime:
-    day, _, clock = text.strip().replace("T", " ").partition(" ")
-    return local_to_utc(day, clock.strip(), zone)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.clinic.access import patient_clause
+from bot.conversation.journal import next_integration_at
 from bot.storage import audit
 from bot.storage.models import (
     COURSE_STATUSES, ROUTES, Clinician, CrisisAlert, InfusionSession, IntegrationSession, MoodCheckin,
@@ -42,6 +43,12 @@ def local_to_utc(day: str, clock: str, zone_name: str, today: Optional[date] = N
     if abs(when.date().year - today.year) > MAX_YEARS_AWAY:
         raise ScheduleError(f"the date must be within {MAX_YEARS_AWAY} years of today")
     return when.replace(tzinfo=ZoneInfo(zone_name)).astimezone(timezone.utc)
+
+
+def local_text_to_utc(text: str, zone_name: str) -> datetime:
+    """"YYYY-MM-DD HH:MM" (or with a T) in the zone, as an aware UTC datetime."""
+    day, _, clock = (text or "").strip().replace("T", " ").partition(" ")
+    return local_to_utc(day, clock.strip(), zone_name)
 
 
 def check_dose(raw: object) -> Optional[Decimal]:
@@ -188,10 +195,7 @@ def upcoming(session: Session, patient_id: int, now: Optional[datetime] = None
              ) -> tuple[Optional[datetime], Optional[datetime]]:
     """The patient's next scheduled integration session and next scheduled infusion."""
     now = now or datetime.now(timezone.utc)
-    next_session = session.scalar(
-        select(func.min(IntegrationSession.scheduled_at)).where(
-            IntegrationSession.patient_id == patient_id, IntegrationSession.status == "scheduled",
-            IntegrationSession.scheduled_at >= now))
+    next_session = next_integration_at(session, patient_id, now)
     next_infusion = session.scalar(
         select(func.min(InfusionSession.occurred_at)).where(
             InfusionSession.patient_id == patient_id, InfusionSession.status == "scheduled",

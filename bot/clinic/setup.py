@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 from sqlalchemy import func, select
@@ -13,8 +14,6 @@ from bot.content.crisis_resources import resource_sets
 from bot.content.schema import ContentError, check_record, load_yaml
 from bot.storage import audit
 from bot.storage.models import Clinic, SafetyPlan
-
-from pathlib import Path
 
 DEFAULT_PLAN_FILE = Path(__file__).with_name("default_safety_plan.yml")
 

@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from itsdangerous import TimestampSigner
+
 from bot.config.settings import VAR_DIR, Settings
 
 KEY_FILE = VAR_DIR / "secret_key"
@@ -49,3 +51,12 @@ def signing_key(settings: Settings, key_file: Path = KEY_FILE) -> str:
     if settings.secret_key:
         return settings.secret_key
     return load_or_create_secret_key(key_file)
+
+
+def fixed_clock_signer(timestamp: int) -> type:
+    """An itsdangerous signer whose clock reads `timestamp`: to sign as of, or check against, a set time."""
+    class FixedClockSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return timestamp
+
+    return FixedClockSigner

@@ -45,18 +45,22 @@ def current_phase(session: Session, patient: Patient, now: Optional[datetime] = 
     have updated it yet), and the next scheduled integration session.
     """
     now = now or utcnow()
-    last = last_infusion_at(session, patient, now)
-    upcoming = session.scalar(
+    return integration_phase(now, last_infusion_at(session, patient, now),
+                             next_integration_at(session, patient.id, now), patient.timezone)
+
+
+def next_integration_at(session: Session, patient_id: int, now: datetime) -> Optional[datetime]:
+    """When the patient's next scheduled integration session begins."""
+    return session.scalar(
         select(IntegrationSession.scheduled_at)
         .where(
-            IntegrationSession.patient_id == patient.id,
+            IntegrationSession.patient_id == patient_id,
             IntegrationSession.status == "scheduled",
             IntegrationSession.scheduled_at >= now,
         )
         .order_by(IntegrationSession.scheduled_at)
         .limit(1)
     )
-    return integration_phase(now, last, upcoming, patient.timezone)
 
 
 def recent_prompt_ids(session: Session, patient_id: int, limit: int = RECENT_ENTRIES) -> list[str]:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from bot.config.secret_key import KEY_FILE, signing_key  # noqa: F401 (re-exported)
+from bot.config.secret_key import KEY_FILE, fixed_clock_signer, signing_key  # noqa: F401 (re-exported)
 
 ALERT_PATH = "/alerts/{public_id}"
 ACK_PATH = "/alerts/acknowledge"
@@ -77,13 +77,5 @@ def read_ack_token(secret_key: str, token: str, max_age_seconds: int,
 def _serializer(secret_key: str, now: Optional[datetime]) -> URLSafeTimedSerializer:
     if not secret_key:
         raise ValueError("no secret key to sign acknowledgement links with")
-    signer = TimestampSigner if now is None else _fixed_clock_signer(int(now.timestamp()))
+    signer = TimestampSigner if now is None else fixed_clock_signer(int(now.timestamp()))
     return URLSafeTimedSerializer(secret_key, salt=_SALT, signer=signer)
-
-
-def _fixed_clock_signer(timestamp: int) -> type:
-    class FixedClockSigner(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return timestamp
-
-    return FixedClockSigner

@@ -15,6 +15,7 @@ from typing import Callable, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.clinic.schedule import local_text_to_utc
 from bot.config.settings import Settings
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.models import PATIENT_STATUSES, ROLES, ROUTES, Clinic, Clinician, Patient
@@ -250,7 +251,7 @@ def _infusion(session: Session, args, settings: Settings, out) -> int:
 
     patient = _find_patient(session, _clinic(session, args), args.code)
     if args.action == "add":
-        at = _local(args.at, patient.timezone)
+        at = local_text_to_utc(args.at, patient.timezone)
         schedule.add_infusion(session, patient, at, args.route, None, status=args.status,
                               dose_mg=args.dose_mg, notes=args.notes)
         out(f"Infusion for {patient.code} on {args.at} ({patient.timezone}), {args.route}, {args.status}.")
@@ -266,7 +267,7 @@ def _session(session: Session, args, settings: Settings, out) -> int:
     from bot.clinic import schedule
 
     patient = _find_patient(session, _clinic(session, args), args.code)
-    schedule.add_integration_session(session, patient, _local(args.at, patient.timezone), None)
+    schedule.add_integration_session(session, patient, local_text_to_utc(args.at, patient.timezone), None)
     out(f"Integration session for {patient.code} on {args.at} ({patient.timezone}).")
     return 0
 
@@ -277,8 +278,8 @@ def _rota(session: Session, args, settings: Settings, out) -> int:
     clinic = _clinic(session, args)
     if args.action == "add":
         person = _staff_member(session, clinic, args.email)
-        rota.add_shift(session, clinic.id, person, _local(args.start, clinic.timezone),
-                       _local(args.end, clinic.timezone))
+        rota.add_shift(session, clinic.id, person, local_text_to_utc(args.start, clinic.timezone),
+                       local_text_to_utc(args.end, clinic.timezone))
         out(f"{person.email} is on call from {args.start} to {args.end} ({clinic.timezone}).")
     else:
         now = datetime.now(timezone.utc)
@@ -307,10 +308,3 @@ def _import(session: Session, args, settings: Settings, out) -> int:
     apply_import(session, clinic, plan, None)
     out(f"Imported {plan.summary()}.")
     return 0
-
-
-def _local(text: str, zone: str) -> datetime:
-    from bot.clinic.schedule import local_to_utc
-
-    day, _, clock = text.strip().replace("T", " ").partition(" ")
-    return local_to_utc(day, clock.strip(), zone)

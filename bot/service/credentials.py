@@ -17,7 +17,9 @@ import hmac
 import time
 from typing import Optional
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from bot.config.secret_key import fixed_clock_signer
 
 CHAT_TOKEN_SECONDS = 120
 # Tolerated difference between the clocks of the web app's and Rasa's machines.
@@ -85,9 +87,4 @@ def _serializer(secret_key: str, issued_at: Optional[int] = None) -> URLSafeTime
         raise ValueError("no signing key for chat tokens")
     if issued_at is None:
         return URLSafeTimedSerializer(secret_key, salt=_CHAT_SALT)
-
-    class IssuedAt(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(issued_at)
-
-    return URLSafeTimedSerializer(secret_key, salt=_CHAT_SALT, signer=IssuedAt)
+    return URLSafeTimedSerializer(secret_key, salt=_CHAT_SALT, signer=fixed_clock_signer(int(issued_at)))
