@@ -69,6 +69,7 @@ class Settings:
     trusted_proxies: int = 0
     safety_eval_dir: Optional[Path] = None
     demo: bool = True
+    redis_url: str = ""
 
     @property
     def rasa_url(self) -> str:
@@ -176,6 +177,7 @@ def load_settings(
         trusted_proxies=_int(get, "TRUSTED_PROXIES", 0, 0, 5),
         safety_eval_dir=Path(get("SAFETY_EVAL_DIR")) if get("SAFETY_EVAL_DIR") else None,
         demo=_bool(get, "KAP_DEMO", True),
+        redis_url=_redis_url(get("REDIS_URL", "")),
     )
 
 
@@ -195,6 +197,12 @@ def _unquote(value: str, filename: str, number: int) -> str:
             raise ConfigError(f"{filename} line {number} has text after the closing quote")
         return value[1:end]
     return value.split(" #", 1)[0].strip()
+
+
+def _redis_url(raw: str) -> str:
+    if raw and not re.match(r"^rediss?://[^/\s]+(?::\d+)?(?:/\d+)?$", raw):
+        raise ConfigError(f"REDIS_URL must look like redis://host:6379/0, not {_clip(raw)!r}")
+    return raw
 
 
 def _int(get, name: str, default: int, low: int, high: int) -> int:
