@@ -18,6 +18,9 @@ from bot.conversation.journal import DraftSnapshot, apply_snapshot
 from bot.storage.runtime import session_factory, settings
 from bot.safety import screen as safe_screen  # process-wide; never raises
 from bot.conversation.questionnaire import QuestionnaireSnapshot, apply_questionnaire
+from bot.conversation.preparation import (
+    IntentionSnapshot, PreparationSnapshot, apply_intention, apply_preparation,
+)
 from bot.conversation.screener import ScreeningSnapshot, apply_screening
 from bot.conversation.utterance import Utterance
 
@@ -150,14 +153,23 @@ def _questionnaire_handler(session, record: dict):
     return apply_questionnaire(session, QuestionnaireSnapshot.from_record(record)).id
 
 
+def _intention_handler(session, record: dict):
+    return apply_intention(session, IntentionSnapshot.from_record(record)).id
+
+
+def _preparation_handler(session, record: dict):
+    return apply_preparation(session, PreparationSnapshot.from_record(record)).id
+
+
 @lru_cache(maxsize=1)
 def durable_writer() -> DurableWriter:
-    """This process's writer for journal steps, screener and questionnaire answers, started on first use."""
+    """This process's writer for journal steps, screener, questionnaire and preparation answers, started on first use."""
     writer = DurableWriter(
         session_factory(),
         settings().spool_dir / "records",
         {"journal": _journal_handler, "screening": _screening_handler,
-         "questionnaire": _questionnaire_handler},
+         "questionnaire": _questionnaire_handler, "intention": _intention_handler,
+         "preparation": _preparation_handler},
     )
     return writer.start()
 

@@ -124,6 +124,7 @@ def apply_change(change, message: str) -> bool:
     from flask import flash
 
     from bot.clinic.enrolment import EnrolmentError
+    from bot.clinic.preparation import PreparationError
     from bot.clinic.schedule import ScheduleError
     from bot.clinic.staff import StaffError
     from bot.escalation.rota import RotaError
@@ -131,7 +132,7 @@ def apply_change(change, message: str) -> bool:
     session = db_session()
     try:
         change()
-    except (EnrolmentError, ScheduleError, StaffError, RotaError) as exc:
+    except (EnrolmentError, PreparationError, ScheduleError, StaffError, RotaError) as exc:
         session.rollback()
         flash(str(exc))
         return False

@@ -1,8 +1,9 @@
-"""Clinic administration, for admins: settings, the default safety plan, clinicians,
-the on-call rota and importing patients.
+"""Clinic administration, for admins: settings, the default safety plan, the preparation
+checklist and questionnaire offers, clinicians, the on-call rota and importing patients.
 
-Views are thin over bot.clinic.setup, bot.clinic.staff, bot.escalation.rota
-and bot.clinic.csv_import, which check every value and write the audit trail.
+Views are thin over bot.clinic.setup, bot.clinic.preparation, bot.clinic.staff,
+bot.escalation.rota and bot.clinic.csv_import, which check every value and write
+the audit trail.
 """
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 
 from bot.clinic.csv_import import MAX_BYTES, OPTIONAL, REQUIRED, apply_import, plan_import
+from bot.clinic.preparation import ChecklistEdit, edit_checklist, reset_checklist, set_offers
 from bot.clinic.schedule import ScheduleError, local_to_utc
 from bot.clinic.setup import ClinicSettings, SetupError, update_clinic
 from bot.clinic.staff import StaffError, invite_clinician, password_link, set_active, set_role, staff
 from bot.content.crisis_resources import resource_sets
+from bot.conversation.preparation import clinic_checklist
+from bot.course.offers import DEFAULT_OFFERS, INSTRUMENTS, OFFER_KINDS, OffersError, check_offers
 from bot.escalation.rota import RotaError, add_shift, on_call_at, shifts
 from bot.storage import audit
 from bot.storage.models import Clinic, Clinician, OnCallShift, SafetyPlan
@@ -89,6 +93,42 @@ def default_plan():
         return redirect(url_for("admin.default_plan"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/default_plan.html", form=form), status
+
+
+def _offers(clinic: Clinic) -> dict:
+    """The clinic's questionnaire offers; the default if the stored value is malformed."""
+    try:
+        return check_offers(clinic.questionnaire_offers)
+    except OffersError:
+        return dict(DEFAULT_OFFERS)
+
+
+@bp.route("/clinic/preparation", methods=["GET", "POST"])
+@admin_required
+def preparation():
+    """The checklist patients walk through before each infusion, and when questionnaires are offered."""
+    clinic = _clinic()
+    form = ActionForm()
+    if form.validate_on_submit():
+        what = request.form.get("action")
+        if what == "reset":
+            apply_change(lambda: reset_checklist(db_session(), clinic, me()), "The default checklist is back.")
+        elif what == "offers":
+            offers = {instrument: request.form.getlist(f"offer_{instrument}") for instrument in INSTRUMENTS}
+            apply_change(lambda: set_offers(db_session(), clinic, offers, me()), "Questionnaire offers saved.")
+        else:
+            rows = [ChecklistEdit(text=text, id=item_id or None, remove=str(index) in request.form.getlist("remove"))
+                    for index, (item_id, text) in enumerate(zip(request.form.getlist("item_id"),
+                                                                request.form.getlist("item_text")))]
+            apply_change(lambda: edit_checklist(db_session(), clinic, rows, me()), "Checklist saved.")
+        return redirect(url_for("admin.preparation"))
+    if form.is_submitted():
+        abort(400)
+    return render_template("admin/preparation.html", form=form, clinic=clinic,
+                           items=clinic_checklist(clinic),
+                           is_default=clinic.preparation_checklist is None,
+                           offers=_offers(clinic), kinds=OFFER_KINDS,
+                           instruments=INSTRUMENTS)
 
 
 @bp.get("/clinicians")

@@ -16,6 +16,7 @@ from bot.clinic.enrolment import (
 from bot.clinic.schedule import (
     add_infusion, add_integration_session, course, local_to_utc, set_item_status, today,
 )
+from bot.clinic.preparation import preparation_gaps
 from bot.storage.models import Clinic, InfusionSession, IntegrationSession, Patient
 from journal_web import apply_change, db_session
 from journal_web.forms import (
@@ -204,10 +205,12 @@ def _item_status(patient_id: int, model, item_id: int):
 @bp.get("/today")
 @clinician_required
 def today_page():
-    """Today's infusions and integration sessions, with open alerts and the latest check-in."""
+    """Today's infusions and integration sessions, with open alerts and the latest check-in;
+    and what patients have not confirmed for their infusions until the end of tomorrow."""
     clinic = _clinic()
     items = today(db_session(), me(), clinic.timezone)
-    return render_template("course/today.html", items=items, clinic=clinic)
+    gaps = preparation_gaps(db_session(), me(), clinic)
+    return render_template("course/today.html", items=items, gaps=gaps, clinic=clinic)
 
 
 def _errors(form) -> str:

@@ -17,8 +17,10 @@ from bot.clinic.export import journal_csv, measures_csv
 from bot.conversation.questionnaire import completed as completed_questionnaires
 from bot.clinic.invites import create_invite
 from bot.clinic.measures import chart_data as measures_chart_data, measure_series
+from bot.clinic.preparation import preparation_status
 from bot.clinic.schedule import upcoming
-from bot.storage.models import Clinician, CrisisAlert, IntegrationSession, Patient, SafetyPlan, utcnow
+from bot.conversation.preparation import intention_history
+from bot.storage.models import Clinic, Clinician, CrisisAlert, IntegrationSession, Patient, SafetyPlan, utcnow
 from bot.clinic.timeline import KINDS, TimelineFilter, highlight, journal_entries, latest_assessments, mood_series, timeline_page
 from journal_web import db_session, page_number
 from journal_web.forms import ActionForm, SafetyPlanForm, plan_items
@@ -105,10 +107,13 @@ def timeline(patient_id: int):
     therapist = db_session().get(Clinician, patient.therapist_id)
     next_session, next_infusion = upcoming(db_session(), patient.id)
     measures = measure_series(db_session(), patient.id)
+    intentions = intention_history(db_session(), patient.id)
+    preparation = preparation_status(db_session(), patient, db_session().get(Clinic, patient.clinic_id))
     _viewed(patient, "timeline", page=page.page)
     return render_template("patients/timeline.html", patient=patient, therapist=therapist,
                            next_session=next_session, next_infusion=next_infusion,
                            measures=measures, measures_chart=measures_chart_data(measures),
+                           intentions=intentions, preparation=preparation,
                            page=page, filters=filters, chart=chart,
                            kinds=KINDS,
                            can_edit=access.can_manage(me(), patient),

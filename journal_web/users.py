@@ -19,6 +19,7 @@ from flask_login import UserMixin, current_user
 
 from bot.content.crisis_resources import resources_for
 from bot.content.schema import ContentError
+from bot.content.questionnaires import questionnaires
 from bot.storage.models import Clinic, Clinician, Patient
 from bot.clinic.timeline import KIND_NAMES, LEVEL_RANK, finding_label
 from journal_web import db_session
@@ -207,4 +208,5 @@ def init_templates(app: Flask) -> None:
                             "json_text")
     app.add_template_global(crisis_resources, "crisis_resources")
     app.add_template_global(KIND_NAMES, "KIND_NAMES")
+    app.add_template_global(questionnaires, "questionnaires")
     app.add_template_global(page_url, "page_url")

@@ -16,6 +16,7 @@ from bot.storage.models import (
     Clinic,
     Clinician,
     InfusionSession,
+    Intention,
     IntegrationSession,
     Patient,
     SafetyPlan,
@@ -95,6 +96,9 @@ def seed_demo_clinic(
         )
         session.add(patient)
         session.flush()
+        if patient.intention:
+            session.add(Intention(key=f"seed-{patient.sender_id}", patient_id=patient.id, text=patient.intention,
+                                  reflections=[], source="clinician", created_at=now))
         if hours is not None:
             session.add(IntegrationSession(patient_id=patient.id, scheduled_at=now + timedelta(hours=hours)))
         for infusion in raw["infusions"]:

@@ -1,7 +1,8 @@
 """A patient's timeline, the spans the screen flagged in a text, and the mood series.
 
 The timeline merges journal entries, check-ins, grounding sessions, infusion
-sessions, alerts and flagged chat messages into one list, newest first. One
+sessions, alerts, flagged chat messages, questionnaires (with every answer) and
+intentions into one list, newest first. One
 UNION ALL of (kind, id, time) rows, each part served by its table's
 (patient_id, time) index, is sorted and cut to one page; only that page's
 rows are then loaded. So a page costs the same for 100 entries or 10,000.
@@ -20,13 +21,15 @@ from bot.storage.models import (
     CrisisAlert,
     GroundingSession,
     InfusionSession,
+    Intention,
     JournalEntry,
     MoodCheckin,
+    QuestionnaireResponse,
     SafetyAssessment,
     utcnow,
 )
 
-KINDS = ("journal", "checkin", "grounding", "infusion", "alert", "chat")
+KINDS = ("journal", "checkin", "grounding", "infusion", "alert", "chat", "questionnaire", "intention")
 KIND_NAMES = {
     "journal": "Journal entries",
     "checkin": "Check-ins",
@@ -34,9 +37,11 @@ KIND_NAMES = {
     "infusion": "Infusions",
     "alert": "Alerts",
     "chat": "Flagged chat messages",
+    "questionnaire": "Questionnaires",
+    "intention": "Intentions",
 }
 # Kinds that carry text a search can match, and kinds that can be flagged.
-TEXT_KINDS = ("journal", "chat", "infusion")
+TEXT_KINDS = ("journal", "chat", "infusion", "intention")
 FLAGGABLE_KINDS = ("journal", "chat", "alert")
 LEVEL_RANK = {"none": 0, "review": 1, "urgent": 2, "emergency": 3}
 MAX_QUERY_CHARS = 200
@@ -94,6 +99,8 @@ class TimelineItem:
         """The screen level of the item, or of the alert; `none` otherwise."""
         if self.kind == "alert":
             return self.record.level
+        if self.kind == "questionnaire":
+            return "urgent" if self.record.crisis_at is not None else "none"
         return self.assessment.level if self.assessment is not None else "none"
 
 
@@ -229,6 +236,17 @@ def _parts(patient_id: int, filters: TimelineFilter) -> list[tuple]:
             if query:
                 part = part.where(InfusionSession.notes.ilike(like, escape="\\"))
             column, ident = InfusionSession.occurred_at, InfusionSession.id
+        elif kind == "questionnaire":
+            part = select(literal("questionnaire").label("kind"), QuestionnaireResponse.id.label("id"),
+                          QuestionnaireResponse.started_at.label("at")).where(
+                QuestionnaireResponse.patient_id == patient_id)
+            column, ident = QuestionnaireResponse.started_at, QuestionnaireResponse.id
+        elif kind == "intention":
+            part = select(literal("intention").label("kind"), Intention.id.label("id"),
+                          Intention.created_at.label("at")).where(Intention.patient_id == patient_id)
+            if query:
+                part = part.where(Intention.text.ilike(like, escape="\\"))
+            column, ident = Intention.created_at, Intention.id
         else:
             part = select(literal("alert").label("kind"), CrisisAlert.id.label("id"),
                           CrisisAlert.created_at.label("at")).where(CrisisAlert.patient_id == patient_id)
@@ -282,6 +300,8 @@ MODELS = {
     "infusion": (InfusionSession, "occurred_at"),
     "alert": (CrisisAlert, "created_at"),
     "chat": (ChatMessage, "created_at"),
+    "questionnaire": (QuestionnaireResponse, "started_at"),
+    "intention": (Intention, "created_at"),
 }
 
 

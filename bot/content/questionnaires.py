@@ -99,6 +99,12 @@ class Questionnaires:
                 return instrument
         raise KeyError(instrument_id)
 
+    def answered(self, instrument_id: str, answers: Mapping[str, int]) -> list[tuple[int, str, int, str]]:
+        """(number, item wording, value, answer wording) of every item answered, in order."""
+        instrument, words = self.get(instrument_id), dict(self.options)
+        return [(number, item.text, int(answers[item.id]), words.get(int(answers[item.id]), "?"))
+                for number, item in enumerate(instrument.items, start=1) if item.id in answers]
+
 
 def load_questionnaires(path: Path = QUESTIONNAIRES_FILE) -> Questionnaires:
     """Load and check the instruments."""

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Mapping, Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.content.questionnaires import Instrument, questionnaires
@@ -102,3 +102,11 @@ def completed(session: Session, patient_id: int) -> list[QuestionnaireResponse]:
         select(QuestionnaireResponse).where(QuestionnaireResponse.patient_id == patient_id,
                                             QuestionnaireResponse.status == "completed")
         .order_by(QuestionnaireResponse.completed_at, QuestionnaireResponse.id)).all())
+
+
+def last_completed(session: Session, patient_id: int) -> dict[str, datetime]:
+    """When the patient last completed each instrument."""
+    return dict(session.execute(
+        select(QuestionnaireResponse.instrument, func.max(QuestionnaireResponse.completed_at))
+        .where(QuestionnaireResponse.patient_id == patient_id, QuestionnaireResponse.status == "completed")
+        .group_by(QuestionnaireResponse.instrument)).all())

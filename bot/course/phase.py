@@ -43,3 +43,22 @@ def is_day_after(now: datetime, last_infusion: Optional[datetime], timezone: str
         return False
     zone = ZoneInfo(timezone)
     return (now.astimezone(zone).date() - last_infusion.astimezone(zone).date()).days == 1
+
+# How far ahead of a scheduled infusion the greeting offers preparation.
+PREPARATION_WINDOW = timedelta(hours=72)
+
+
+def in_preparation_window(now: datetime, next_infusion: Optional[datetime]) -> bool:
+    """True when an infusion is scheduled within the next 72 hours."""
+    return next_infusion is not None and now < next_infusion <= now + PREPARATION_WINDOW
+
+
+def describe_when(at: datetime, now: datetime, timezone: str = "UTC") -> str:
+    """'today at 10:00', 'tomorrow at 09:30' or 'on Friday at 14:00', in the patient's zone."""
+    zone = ZoneInfo(timezone)
+    local, today = at.astimezone(zone), now.astimezone(zone).date()
+    days = (local.date() - today).days
+    day = "today" if days == 0 else "tomorrow" if days == 1 else f"on {local.strftime('%A')}"
+    if days > 6:
+        day = f"on {local.strftime('%A')} {local.day} {local.strftime('%B')}"
+    return f"{day} at {local.strftime('%H:%M')}"

@@ -106,3 +106,39 @@ def test_questionnaire_scores_are_drawn_with_their_bands(desktop, web):
     page.locator("section.measures").screenshot(path=str(screenshot(page, "measures.png").with_name(
         "measures-section.png")))
     assert problems == []
+
+
+def test_preparation_shows_on_the_patient_page_and_on_today(desktop, web):
+    from datetime import timedelta
+
+    from bot.conversation.preparation import (
+        IntentionSnapshot, PreparationSnapshot, apply_intention, apply_preparation,
+    )
+    from bot.storage.models import InfusionSession, utcnow
+    from tests.browser.conftest import accessible
+
+    now = utcnow()
+    with web.sessions.begin() as session:
+        infusion = InfusionSession(patient_id=web.world.ava, occurred_at=now + timedelta(hours=20), route="IV",
+                                   status="scheduled")
+        session.add(infusion)
+        session.flush()
+        apply_intention(session, IntentionSnapshot("browser-int", "demo-ava", "to let the grief move through me",
+                                                    [], infusion.id, now.isoformat()))
+        apply_preparation(session, PreparationSnapshot("demo-ava", infusion.id, "fasting", "confirmed",
+                                                       now.isoformat()))
+        apply_preparation(session, PreparationSnapshot("demo-ava", infusion.id, "ride_home", "not_yet",
+                                                       now.isoformat()))
+    page = desktop.new_page()
+    problems = watch_console(page)
+    sign_in(page, web.url, THERAPIST)
+    page.goto(f"{web.url}/patients/{web.world.ava}")
+    section = page.inner_text("section.preparation")
+    assert "Intention for this infusion: set." in section and "Not yet: Someone will take me home" in section
+    assert "Earlier intentions (1)" in page.inner_text("header.patient-head")
+    accessible(page)
+    page.goto(f"{web.url}/today")
+    assert "Someone will take me home" in page.inner_text("main")
+    accessible(page)
+    screenshot(page, "today-preparation.png")
+    assert problems == []

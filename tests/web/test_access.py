@@ -42,6 +42,8 @@ ADMIN_ROUTES = [
     ("POST", "/admin/clinic"),
     ("GET", "/admin/clinic/safety-plan"),
     ("POST", "/admin/clinic/safety-plan"),
+    ("GET", "/admin/clinic/preparation"),
+    ("POST", "/admin/clinic/preparation"),
     ("GET", "/admin/clinicians"),
     ("POST", "/admin/clinicians"),
     ("POST", "/admin/clinicians/{clinician}/role"),

@@ -35,7 +35,7 @@ def test_a_positive_item_9_is_marked(client, auth, demo, world):
 
 def test_no_questionnaires_no_section(client, auth, world):
     auth.login()
-    assert "Questionnaires" not in client.get(f"/patients/{world.ava}").get_data(as_text=True)
+    assert "measures-title" not in client.get(f"/patients/{world.ava}").get_data(as_text=True)
 
 
 def test_the_scores_and_every_answer_are_in_the_csv_export(client, auth, demo, world):
