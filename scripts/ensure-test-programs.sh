@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Make sure the programs the tests drive for real are installed from Debian's
 # packages: Chromium for the browser tests (tests/browser), Node.js and npm for
-# the axe-core those tests inject, and the PostgreSQL server for the
-# multi-instance tests (tests/postgres). Installs what is missing with one
+# the axe-core those tests inject, the PostgreSQL server for the
+# multi-instance tests (tests/postgres, tests/scale), and Redis and HAProxy for
+# the scale-out test (tests/scale). Installs what is missing with one
 # apt-get when we are root; otherwise says in one line what to do. Then installs
 # axe-core from tests/browser/package-lock.json (npm ci) if it is not there.
 # Exit status 0 means every program is there.
 set -euo pipefail
 
 # package:path pairs; PROGRAMS is overridable only to test this script.
-PROGRAMS=${PROGRAMS:-"chromium:/usr/bin/chromium postgresql-15:/usr/lib/postgresql/15/bin/initdb nodejs:/usr/bin/node npm:/usr/bin/npm"}
+PROGRAMS=${PROGRAMS:-"chromium:/usr/bin/chromium postgresql-15:/usr/lib/postgresql/15/bin/initdb nodejs:/usr/bin/node npm:/usr/bin/npm haproxy:/usr/sbin/haproxy redis-server:/usr/bin/redis-server"}
 BROWSER_TESTS=${BROWSER_TESTS:-"$(cd "$(dirname "$0")/.." && pwd)/tests/browser"}
 
 install_axe() {

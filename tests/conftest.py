@@ -12,6 +12,7 @@ from bot.storage.db import make_engine, make_session_factory
 from bot.clinic.seed import seed_demo_clinic
 from tests.helpers import TEST_PASSWORD, make_settings
 from tests.servers import servers, trained_model  # noqa: F401  (session fixtures, shared)
+from tests.postgres_server import postgres_server  # noqa: F401  (session fixture, shared)
 
 
 @pytest.fixture

@@ -136,8 +136,12 @@ def seed(settings: Settings, out: Callable[[str], None] = print) -> bool:
     return True
 
 
+TRACKER_STORE = "components.tracker_store.WindowedSQLTrackerStore"
+
+
 def write_runtime_endpoints(settings: Settings, dest: Path = RUNTIME_ENDPOINTS) -> Path:
-    """endpoints.yml with the action server URL, its key and the tracker store of these settings.
+    """endpoints.yml with the action server URL, its key, the tracker store and (with
+    REDIS_URL) the lock store of these settings.
 
     The file holds the database URL and a key, so only its owner can read it.
     """
@@ -146,16 +150,38 @@ def write_runtime_endpoints(settings: Settings, dest: Path = RUNTIME_ENDPOINTS) 
     endpoints = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["action_endpoint"]["url"] = settings.actions_url
     # Conversations live in the database (Rasa's own `events` table), so a
-    # restarted or another Rasa instance carries on where the patient was.
-    endpoints["tracker_store"] = {"type": "SQL", "url": settings.database_url}
+    # restarted or another Rasa instance carries on where the patient was. The
+    # store is Rasa's SQL one with a bounded window and a per-process cache
+    # (components/tracker_store.py), so a long conversation is not slower.
+    endpoints["tracker_store"] = {"type": TRACKER_STORE, "url": settings.database_url}
     # The action server answers only calls that carry this key (rasa_sdk_plugins).
     endpoints["action_endpoint"]["headers"] = {ACTION_KEY_HEADER: action_server_key(signing_key(settings))}
+    if settings.redis_url:
+        # Several Rasa instances take a conversation's lock in one place, so two
+        # messages of one patient are never handled at once on two instances.
+        endpoints["lock_store"] = redis_lock_store(settings.redis_url)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(yaml.safe_dump(endpoints, sort_keys=False))
     os.chmod(dest, 0o600)
     return dest
+
+
+def redis_lock_store(url: str) -> dict:
+    """Rasa 3.6's `lock_store` entry for REDIS_URL, redis[s]://[[user]:password@]host[:port][/db]."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    store = {"type": "redis", "url": parts.hostname, "port": parts.port or 6379,
+             "db": int(parts.path.lstrip("/") or 0)}
+    if parts.username:
+        store["username"] = unquote(parts.username)
+    if parts.password:
+        store["password"] = unquote(parts.password)
+    if parts.scheme == "rediss":
+        store["use_ssl"] = True
+    return store
 
 
 def server_env(settings: Settings) -> dict[str, str]:

@@ -1,86 +1,17 @@
-"""A real PostgreSQL server for the tests that need one: started once per run, on loopback.
-
-The server comes from Debian's packages (scripts/ensure-test-programs.sh installs
-it for `make test`). As root it runs as the `postgres` user, which initdb requires.
-"""
-import os
-import shutil
-import subprocess
-import tempfile
-import time
-from pathlib import Path
-
-import psycopg2
+"""A new, migrated and seeded database per test, on the run's PostgreSQL server
+(`postgres_server`, tests/postgres_server.py)."""
 import pytest
 
 from bot.service.cli import migrate, seed
-from tests.helpers import free_port, make_settings
-
-BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def _as_server_user(command: list) -> list:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-def _wait_until_up(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"PostgreSQL exited at start-up:\n{log.read_text()[-2000:]}")
-        try:
-            psycopg2.connect(host="127.0.0.1", port=port, user="kap", dbname="postgres").close()
-            return
-        except psycopg2.OperationalError:
-            time.sleep(0.1)
-    pytest.fail(f"PostgreSQL did not answer within 60 s:\n{log.read_text()[-2000:]}")
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    """(host, port) of a fresh PostgreSQL cluster with trust auth for user `kap`."""
-    if not (BIN / "initdb").exists():
-        pytest.fail("PostgreSQL is missing: run `sudo scripts/ensure-test-programs.sh` (installs postgresql-15)")
-    base = Path(tempfile.mkdtemp(prefix="kap-postgres-"))
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-    data, log = base / "data", base / "server.log"
-    subprocess.run(
-        _as_server_user([str(BIN / "initdb"), "-D", str(data), "--auth=trust", "-U", "kap", "--no-sync"]),
-        check=True, capture_output=True, cwd=base,
-    )
-    port = free_port()
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            _as_server_user([
-                str(BIN / "postgres"), "-D", str(data), "-p", str(port), "-k", str(base), "-h", "127.0.0.1",
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-            ]),
-            stdout=out, stderr=subprocess.STDOUT, cwd=base,
-        )
-    try:
-        _wait_until_up(port, process, log)
-        yield "127.0.0.1", port
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(base, ignore_errors=True)
+from tests.helpers import make_settings
+from tests.postgres_server import create_database
 
 
 @pytest.fixture
 def postgres_settings(postgres_server, tmp_path):
     """Settings over a new, migrated and seeded database on the shared server."""
-    host, port = postgres_server
     name = f"kap_{tmp_path.name.lower().replace('-', '_')[:40]}"
-    connection = psycopg2.connect(host=host, port=port, user="kap", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    settings = make_settings(tmp_path, DATABASE_URL=f"postgresql+psycopg2://kap@{host}:{port}/{name}")
+    settings = make_settings(tmp_path, DATABASE_URL=create_database(postgres_server, name))
     migrate(settings)
     seed(settings, out=lambda line: None)
     return settings
