@@ -1,75 +1,132 @@
 """Every environment variable the system reads, read here and only here.
 
 Values come from the process environment first, then from a `.env` file in the
-repository root. A malformed `.env` or a bad value raises `ConfigError` with one
-line that says what to fix; callers print it and exit.
+repository root, read with python-dotenv. pydantic checks and converts them;
+`Settings` stays a frozen dataclass, so `dataclasses.replace` works on it. A
+malformed `.env` or a bad value raises `ConfigError` with one line that says
+what to fix; callers print it and exit.
 """
 from __future__ import annotations
 
+import io
+import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import field, fields
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
+
+from dotenv import dotenv_values
+from pydantic import ValidationError, conint, validator
+from pydantic.dataclasses import dataclass
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = REPO_ROOT / "var"
 
-_ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*(['\"]?)")
+_REDIS_URL = re.compile(r"^rediss?://[^/\s]+(?::\d+)?(?:/\d+)?$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_ACK_ENV = {"emergency": "ACK_TIMEOUT_EMERGENCY_MINUTES", "urgent": "ACK_TIMEOUT_URGENT_MINUTES"}
+
+Port = conint(ge=1, le=65535)
+Seconds = conint(ge=1, le=300)
+DayMinutes = conint(ge=1, le=24 * 60)
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one line for the user."""
 
 
-@dataclass(frozen=True)
+class _Checked:
+    """pydantic's configuration for `Settings`."""
+
+    extra = "forbid"
+
+
+@dataclass(frozen=True, config=_Checked)
 class Settings:
-    """The resolved configuration of one process."""
+    """The resolved configuration of one process (a frozen dataclass, checked by pydantic).
+
+    Each field is read from the environment variable of its name in capitals,
+    except `demo` (KAP_DEMO) and `ack_timeout_minutes` (ACK_TIMEOUT_EMERGENCY_MINUTES
+    and ACK_TIMEOUT_URGENT_MINUTES).
+    """
 
     database_url: str
     spool_dir: Path = VAR_DIR / "spool"
     rasa_host: str = "127.0.0.1"
-    rasa_port: int = 5005
-    actions_port: int = 5055
+    rasa_port: Port = 5005
+    actions_port: Port = 5055
     web_host: str = "127.0.0.1"
-    web_port: int = 8000
+    web_port: Port = 8000
     secret_key: str = ""
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Empty means the web app's own address (filled in by a validator).
+    public_base_url: str = ""
     log_level: str = "INFO"
-    max_message_chars: int = 20_000
-    alert_episode_minutes: int = 60
-    ack_timeout_minutes: Mapping[str, int] = field(
+    max_message_chars: conint(ge=100, le=1_000_000) = 20_000
+    alert_episode_minutes: conint(ge=0, le=7 * 24 * 60) = 60
+    ack_timeout_minutes: Dict[str, DayMinutes] = field(
         default_factory=lambda: {"emergency": 5, "urgent": 30}
     )
     alert_include_text: bool = False
     smtp_host: str = ""
-    smtp_port: int = 25
+    smtp_port: Port = 25
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_sender: str = "kap-alerts@localhost"
     webhook_url: str = ""
     webhook_secret: str = ""
-    smtp_timeout_seconds: int = 10
-    webhook_timeout_seconds: int = 5
-    dispatcher_poll_ms: int = 250
-    dispatcher_workers: int = 4
-    dispatcher_lease_seconds: int = 60
-    delivery_backoff_base_ms: int = 1000
-    delivery_backoff_max_seconds: int = 300
-    ack_link_hours: int = 24
-    digest_hour: int = 7
-    session_timeout_minutes: int = 30
-    session_max_hours: int = 12
+    smtp_timeout_seconds: Seconds = 10
+    webhook_timeout_seconds: Seconds = 5
+    dispatcher_poll_ms: conint(ge=10, le=60_000) = 250
+    dispatcher_workers: conint(ge=1, le=64) = 4
+    dispatcher_lease_seconds: conint(ge=1, le=3600) = 60
+    delivery_backoff_base_ms: conint(ge=1, le=600_000) = 1000
+    delivery_backoff_max_seconds: conint(ge=1, le=24 * 3600) = 300
+    ack_link_hours: conint(ge=1, le=30 * 24) = 24
+    digest_hour: conint(ge=-1, le=23) = 7
+    session_timeout_minutes: DayMinutes = 30
+    session_max_hours: conint(ge=1, le=7 * 24) = 12
     default_crisis_resource_set: str = "us"
-    invite_link_hours: int = 72
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
-    chat_relay_timeout_seconds: int = 30
-    trusted_proxies: int = 0
+    invite_link_hours: conint(ge=1, le=30 * 24) = 72
+    login_max_failures: conint(ge=1, le=100) = 5
+    login_lockout_minutes: DayMinutes = 15
+    chat_relay_timeout_seconds: Seconds = 30
+    trusted_proxies: conint(ge=0, le=5) = 0
     safety_eval_dir: Optional[Path] = None
     demo: bool = True
     redis_url: str = ""
+
+    @validator("database_url")
+    def _database_url_has_a_scheme(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError(
+                "must look like sqlite:///path/to.db or postgresql://user:password@host:5432/name"
+            )
+        return value
+
+    @validator("public_base_url", always=True)
+    def _public_base_url_defaults_to_the_web_app(cls, value: str, values: dict) -> str:
+        return value or f"http://{values.get('web_host', '127.0.0.1')}:{values.get('web_port', 8000)}"
+
+    @validator("log_level", pre=True)
+    def _log_level_is_known(cls, value: Any) -> str:
+        value = str(value).upper()
+        if value not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}, not {_clip(value)!r}")
+        return value
+
+    @validator("ack_timeout_minutes", pre=True)
+    def _ack_timeouts_keep_their_defaults(cls, value: Any) -> Any:
+        return {"emergency": 5, "urgent": 30, **value} if isinstance(value, Mapping) else value
+
+    @validator("redis_url")
+    def _redis_url_shape(cls, value: str) -> str:
+        if value and not _REDIS_URL.match(value):
+            raise ValueError(f"must look like redis://host:6379/0, not {_clip(value)!r}")
+        return value
 
     @property
     def rasa_url(self) -> str:
@@ -87,8 +144,15 @@ class Settings:
         return f"http://{self.web_host}:{self.web_port}"
 
 
+# Field name -> the environment variable it is read from (ack_timeout_minutes is read from two).
+_ENV_NAMES = {
+    f.name: {"demo": "KAP_DEMO"}.get(f.name, f.name.upper())
+    for f in fields(Settings) if f.name != "ack_timeout_minutes"
+}
+
+
 def parse_env_file(path: Path) -> dict[str, str]:
-    """Parse a `.env` file of KEY=VALUE lines; blank lines and # comments are allowed."""
+    """Read a `.env` file of KEY=VALUE lines with python-dotenv; blank lines and # comments are allowed."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -99,19 +163,23 @@ def parse_env_file(path: Path) -> dict[str, str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path.name} is not valid UTF-8") from None
-    values: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        match = _ENV_LINE.match(stripped)
-        if not match:
-            raise ConfigError(
-                f"{path.name} line {number} is not KEY=VALUE: {_clip(stripped)!r}"
-            )
-        key, value = match.group(1), match.group(2).strip()
-        values[key] = _unquote(value, path.name, number)
-    return values
+    unparsed = _UnparsedLines()
+    dotenv_logger = logging.getLogger("dotenv.main")
+    dotenv_logger.addFilter(unparsed)
+    try:
+        # No ${VAR} expansion: a password with a "$" in it stays as written.
+        values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    finally:
+        dotenv_logger.removeFilter(unparsed)
+    lines = text.splitlines()
+    if unparsed.numbers:
+        number = unparsed.numbers[0]
+        raise ConfigError(f"{path.name} line {number} {_line_problem(lines, number)}")
+    for key, value in values.items():
+        if value is None or not _KEY.match(key):
+            number = _line_of(lines, key)
+            raise ConfigError(f"{path.name} line {number} is not KEY=VALUE: {_clip(lines[number - 1].strip())!r}")
+    return dict(values)
 
 
 def load_settings(
@@ -122,63 +190,14 @@ def load_settings(
     if env_file is None:
         env_file = Path(environ.get("KAP_ENV_FILE", REPO_ROOT / ".env"))
     merged = {**parse_env_file(env_file), **environ}
-    get = merged.get
-
-    database_url = get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'kap.db'}"
-    if "://" not in database_url:
-        raise ConfigError(
-            "DATABASE_URL must look like sqlite:///path/to.db or "
-            "postgresql://user:password@host:5432/name"
-        )
-    web_host = get("WEB_HOST", "127.0.0.1")
-    web_port = _int(get, "WEB_PORT", 8000, 1, 65535)
-    return Settings(
-        database_url=database_url,
-        spool_dir=Path(get("SPOOL_DIR") or VAR_DIR / "spool"),
-        rasa_host=get("RASA_HOST", "127.0.0.1"),
-        rasa_port=_int(get, "RASA_PORT", 5005, 1, 65535),
-        actions_port=_int(get, "ACTIONS_PORT", 5055, 1, 65535),
-        web_host=web_host,
-        web_port=web_port,
-        secret_key=get("SECRET_KEY", ""),
-        public_base_url=get("PUBLIC_BASE_URL") or f"http://{web_host}:{web_port}",
-        log_level=_choice(get, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-        max_message_chars=_int(get, "MAX_MESSAGE_CHARS", 20_000, 100, 1_000_000),
-        alert_episode_minutes=_int(get, "ALERT_EPISODE_MINUTES", 60, 0, 7 * 24 * 60),
-        ack_timeout_minutes={
-            "emergency": _int(get, "ACK_TIMEOUT_EMERGENCY_MINUTES", 5, 1, 24 * 60),
-            "urgent": _int(get, "ACK_TIMEOUT_URGENT_MINUTES", 30, 1, 24 * 60),
-        },
-        alert_include_text=_bool(get, "ALERT_INCLUDE_TEXT", False),
-        smtp_host=get("SMTP_HOST", ""),
-        smtp_port=_int(get, "SMTP_PORT", 25, 1, 65535),
-        smtp_username=get("SMTP_USERNAME", ""),
-        smtp_password=get("SMTP_PASSWORD", ""),
-        smtp_starttls=_bool(get, "SMTP_STARTTLS", False),
-        smtp_sender=get("SMTP_SENDER", "kap-alerts@localhost"),
-        webhook_url=get("WEBHOOK_URL", ""),
-        webhook_secret=get("WEBHOOK_SECRET", ""),
-        smtp_timeout_seconds=_int(get, "SMTP_TIMEOUT_SECONDS", 10, 1, 300),
-        webhook_timeout_seconds=_int(get, "WEBHOOK_TIMEOUT_SECONDS", 5, 1, 300),
-        dispatcher_poll_ms=_int(get, "DISPATCHER_POLL_MS", 250, 10, 60_000),
-        dispatcher_workers=_int(get, "DISPATCHER_WORKERS", 4, 1, 64),
-        dispatcher_lease_seconds=_int(get, "DISPATCHER_LEASE_SECONDS", 60, 1, 3600),
-        delivery_backoff_base_ms=_int(get, "DELIVERY_BACKOFF_BASE_MS", 1000, 1, 600_000),
-        delivery_backoff_max_seconds=_int(get, "DELIVERY_BACKOFF_MAX_SECONDS", 300, 1, 24 * 3600),
-        ack_link_hours=_int(get, "ACK_LINK_HOURS", 24, 1, 30 * 24),
-        digest_hour=_int(get, "DIGEST_HOUR", 7, -1, 23),
-        session_timeout_minutes=_int(get, "SESSION_TIMEOUT_MINUTES", 30, 1, 24 * 60),
-        session_max_hours=_int(get, "SESSION_MAX_HOURS", 12, 1, 7 * 24),
-        default_crisis_resource_set=get("DEFAULT_CRISIS_RESOURCE_SET", "us"),
-        invite_link_hours=_int(get, "INVITE_LINK_HOURS", 72, 1, 30 * 24),
-        login_max_failures=_int(get, "LOGIN_MAX_FAILURES", 5, 1, 100),
-        login_lockout_minutes=_int(get, "LOGIN_LOCKOUT_MINUTES", 15, 1, 24 * 60),
-        chat_relay_timeout_seconds=_int(get, "CHAT_RELAY_TIMEOUT_SECONDS", 30, 1, 300),
-        trusted_proxies=_int(get, "TRUSTED_PROXIES", 0, 0, 5),
-        safety_eval_dir=Path(get("SAFETY_EVAL_DIR")) if get("SAFETY_EVAL_DIR") else None,
-        demo=_bool(get, "KAP_DEMO", True),
-        redis_url=_redis_url(get("REDIS_URL", "")),
-    )
+    # An empty value means the default, as if the variable were not set.
+    given = {name: merged[env] for name, env in _ENV_NAMES.items() if merged.get(env, "") != ""}
+    given.setdefault("database_url", f"sqlite:///{VAR_DIR / 'kap.db'}")
+    ack = {level: merged[env] for level, env in _ACK_ENV.items() if merged.get(env, "") != ""}
+    try:
+        return Settings(**given, ack_timeout_minutes=ack)
+    except ValidationError as exc:
+        raise _config_error(exc, merged) from None
 
 
 def redact_url(url: str) -> str:
@@ -186,55 +205,61 @@ def redact_url(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
-def _unquote(value: str, filename: str, number: int) -> str:
-    if value[:1] in ("'", '"'):
-        quote = value[0]
-        end = value.find(quote, 1)
-        if end == -1:
-            raise ConfigError(f"{filename} line {number} has an unclosed {quote} quote")
-        rest = value[end + 1 :].strip()
-        if rest and not rest.startswith("#"):
-            raise ConfigError(f"{filename} line {number} has text after the closing quote")
-        return value[1:end]
-    return value.split(" #", 1)[0].strip()
+class _UnparsedLines(logging.Filter):
+    """Collects the line numbers python-dotenv could not parse (it only logs them) and keeps the log quiet."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: list[int] = []
 
-def _redis_url(raw: str) -> str:
-    if raw and not re.match(r"^rediss?://[^/\s]+(?::\d+)?(?:/\d+)?$", raw):
-        raise ConfigError(f"REDIS_URL must look like redis://host:6379/0, not {_clip(raw)!r}")
-    return raw
-
-
-def _int(get, name: str, default: int, low: int, high: int) -> int:
-    raw = get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {_clip(raw)!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
-    return value
-
-
-def _bool(get, name: str, default: bool) -> bool:
-    raw = get(name)
-    if raw in (None, ""):
-        return default
-    lowered = raw.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "could not parse" in record.msg and record.args:
+            self.numbers.append(int(record.args[0]))
+            return False
         return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, not {_clip(raw)!r}")
 
 
-def _choice(get, name: str, default: str, choices: tuple[str, ...]) -> str:
-    raw = (get(name) or default).upper()
-    if raw not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {_clip(raw)!r}")
-    return raw
+def _line_problem(lines: list[str], number: int) -> str:
+    """What is wrong with the statement python-dotenv gave up on at line `number`."""
+    line = lines[number - 1].strip()
+    opening = _ASSIGNMENT.match(line)
+    if not opening:
+        return f"is not KEY=VALUE: {_clip(line)!r}"
+    quote = opening.group(1)
+    if not quote:
+        return f"is not KEY=VALUE: {_clip(line)!r}"
+    rest = "\n".join([line[opening.end():], *lines[number:]])
+    if quote not in rest:
+        return f"has an unclosed {quote} quote"
+    return "has text after the closing quote"
+
+
+def _line_of(lines: list[str], key: str) -> int:
+    pattern = re.compile(rf"^\s*(?:export\s+)?{re.escape(key)}(?:\s*=|\s*$)")
+    return next((n for n, line in enumerate(lines, start=1) if pattern.match(line)), 1)
+
+
+def _config_error(exc: ValidationError, given: Mapping[str, str]) -> ConfigError:
+    """One line naming the variable, from pydantic's first complaint."""
+    error = exc.errors()[0]
+    loc = error["loc"]
+    field_name = str(loc[0])
+    if field_name == "ack_timeout_minutes":
+        name = _ACK_ENV.get(str(loc[-1]), "ACK_TIMEOUT_*_MINUTES")
+    else:
+        name = _ENV_NAMES.get(field_name, field_name)
+    raw = str(given.get(name, ""))
+    kind = error["type"]
+    if kind == "type_error.integer":
+        return ConfigError(f"{name} must be a whole number, not {_clip(raw)!r}")
+    if kind.startswith("value_error.number.not_"):
+        bounds = Settings.__pydantic_model__.__fields__[field_name].type_
+        return ConfigError(f"{name} must be between {bounds.ge} and {bounds.le}, not {raw.strip()}")
+    if kind == "type_error.bool":
+        return ConfigError(f"{name} must be true or false, not {_clip(raw)!r}")
+    if kind == "value_error":
+        return ConfigError(f"{name} {error['msg']}")
+    return ConfigError(f"{name} is not valid ({error['msg']}): {_clip(raw)!r}")
 
 
 def _clip(text: str, limit: int = 40) -> str:

@@ -1,4 +1,6 @@
 """Fail safe: with the action server down, a patient in crisis still gets the crisis lines."""
+import dataclasses
+
 import pytest
 
 from bot.service.cli import write_runtime_endpoints
@@ -12,9 +14,7 @@ def test_a_crisis_message_gets_resources_when_the_action_server_is_down(
     servers, trained_model, tmp_path
 ):
     rasa_port = free_port()
-    dead_actions = servers.settings.__class__(
-        **{**servers.settings.__dict__, "actions_port": free_port()}
-    )
+    dead_actions = dataclasses.replace(servers.settings, actions_port=free_port())
     endpoints = write_runtime_endpoints(dead_actions, tmp_path / "endpoints.yml")
     url = f"http://127.0.0.1:{rasa_port}"
     with running(

@@ -1,4 +1,5 @@
 """Settings: environment, .env files and the clear errors for bad values."""
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,28 @@ def test_bad_values_are_one_line_errors(tmp_path: Path, environ: dict, message: 
 def test_redact_url_hides_the_password():
     assert redact_url("postgresql://kap:s3cret@db:5432/kap") == "postgresql://kap:***@db:5432/kap"
     assert redact_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_a_bad_value_from_pydantic_is_a_config_error_naming_the_variable(tmp_path: Path):
+    with pytest.raises(ConfigError, match="ACK_TIMEOUT_URGENT_MINUTES must be between 1 and 1440, not 0"):
+        load_settings(environ={"ACK_TIMEOUT_URGENT_MINUTES": "0"}, env_file=tmp_path / "none.env")
+    with pytest.raises(ConfigError, match="REDIS_URL must look like redis://"):
+        load_settings(environ={"REDIS_URL": "http://cache"}, env_file=tmp_path / "none.env")
+
+
+def test_a_malformed_line_is_an_error_not_a_dotenv_warning(tmp_path: Path, caplog):
+    env_file = tmp_path / ".env"
+    env_file.write_text("OK=1\nNOT A SETTING\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 2 is not KEY=VALUE"):
+        parse_env_file(env_file)
+    assert not caplog.records
+
+
+def test_settings_are_immutable_and_empty_values_mean_the_default(tmp_path: Path):
+    settings = load_settings(environ={"WEB_PORT": "", "ACK_TIMEOUT_URGENT_MINUTES": "45"},
+                             env_file=tmp_path / "none.env")
+    assert settings.web_port == 8000 and settings.public_base_url == "http://127.0.0.1:8000"
+    assert settings.ack_timeout_minutes == {"emergency": 5, "urgent": 45}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.web_port = 9000
+    assert dataclasses.replace(settings, web_port=9000).web_port == 9000
