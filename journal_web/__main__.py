@@ -4,12 +4,14 @@ import sys
 
 from waitress import serve
 
+from bot.config.library_warnings import silence_library_deprecations
 from bot.config.settings import ConfigError
 from journal_web import create_app
 
 
 def main() -> int:
     """Run the production WSGI server."""
+    silence_library_deprecations()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         from bot.storage.runtime import settings

@@ -29,6 +29,7 @@ from bot.escalation import outbox, policy
 from bot.escalation.alerts import alert_view, escalate_overdue, roster_for
 from bot.escalation.notifiers import Notifier, build_notifiers
 from bot.escalation.outbox import Target
+from bot.config.library_warnings import silence_library_deprecations
 from bot.config.settings import ConfigError, Settings, load_settings
 from bot.storage.db import make_engine, make_session_factory
 from bot.storage.models import CrisisAlert, Patient, utcnow
@@ -253,6 +254,7 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the dispatcher until SIGTERM or Ctrl-C."""
+    silence_library_deprecations()
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -201,9 +201,10 @@ def server_env(settings: Settings) -> dict[str, str]:
         # Nothing about a clinic's conversations leaves the machine: no usage
         # telemetry, no crash reports to Rasa's vendor.
         RASA_TELEMETRY_ENABLED="false",
-        # Rasa's dependencies warn about their own deprecated imports at start-up.
-        PYTHONWARNINGS="ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning",
     )
+    # Libraries' deprecation warnings are silenced in each process by
+    # bot/config/library_warnings.py, not with PYTHONWARNINGS: Sanic overrides
+    # that, and it would hide our own warnings too.
     return env
 
 
@@ -213,7 +214,7 @@ def serve(settings: Settings) -> None:
         raise CommandError("no trained model at models/current.tar.gz; run `make train`")
     migrate(settings)
     seed(settings)
-    write_runtime_endpoints(settings)
+    write_runtime_endpoints(settings, RUNTIME_ENDPOINTS)
     honcho = VENV_BIN / "honcho"
     sys.stdout.flush()
     os.execve(
