@@ -54,8 +54,9 @@ test: setup
 	@scripts/ensure-test-programs.sh
 	@$(PY) -m pytest
 
+# QUICK=1: a smoke run of the benchmarks that offer one (bench_chat.py).
 bench: setup train
-	@$(PY) bench/run_all.py
+	@$(PY) bench/run_all.py $(if $(QUICK),--quick)
 
 eval-safety: setup
 	@$(PY) -m bot.safety.evaluate
