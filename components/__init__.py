@@ -1,1 +1,8 @@
-"""Rasa server plugins (NLU component, input channel, event broker): thin, over bot/."""
+"""Rasa server plugins (NLU component, input channel, event broker, tracker store): thin, over bot/.
+
+Importing any of them also gives Rasa's check of action-server responses a
+validator built once (components/action_validation.py).
+"""
+from components.action_validation import install as _install_action_validation
+
+_install_action_validation()

@@ -1,0 +1,58 @@
+"""The check Rasa makes of every action-server response, with its validator built once.
+
+Rasa 3.6 checks each response against its schema with `jsonschema.validate`,
+which checks the schema itself against the JSON Schema meta-schema on every
+call before checking the response: about 20 ms of CPU each time, on the one
+thread that serves every patient, and a journaling message makes three to six
+such calls (the screen's slot mapping, the form's validation, its next
+question). That was most of what this assistant cost per message over a bare
+Rasa bot, and what capped it under load.
+
+`install()` gives RemoteAction the same check, the same schema, the same
+errors and message, with the validator compiled once (0.3 ms a call). It is
+installed when Rasa imports any of our components (components/__init__.py),
+and only if RemoteAction has the method it replaces.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Dict, Text
+
+from jsonschema.exceptions import best_match
+from jsonschema.validators import validator_for
+
+MESSAGE = (
+    ". Failed to validate Action server response from API, make sure your response from the Action "
+    "endpoint is valid. For more information about the format visit {docs}/custom-actions"
+)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)  # once, as jsonschema.validate does on every call
+    return cls(schema)
+
+
+def validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
+    """RemoteAction._validate_action_result, with the validator built once."""
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = best_match(_validator().iter_errors(result))
+    if error is not None:
+        error.message += MESSAGE.format(docs=DOCS_BASE_URL)
+        raise error
+    return True
+
+
+def install() -> bool:
+    """Replace RemoteAction's check with the compiled one; False if this Rasa has no such method."""
+    from rasa.core.actions.action import RemoteAction
+
+    if not callable(getattr(RemoteAction, "_validate_action_result", None)):
+        return False
+    RemoteAction._validate_action_result = validate_action_result
+    return True
