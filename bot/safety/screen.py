@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
@@ -135,6 +136,12 @@ def build_screen(rules_dir: Optional[Path] = None, reader: bool = True) -> Scree
 
 _default: Optional[Screen] = None
 _default_lock = threading.Lock()
+# The same text is screened more than once per message in the Rasa process (the
+# NLU component, then the channel's fail-safe check; each alone and joined to the
+# previous message). The screen is deterministic, so the latest results are kept.
+RECENT_TEXTS = 256
+_recent: "OrderedDict[str, Assessment]" = OrderedDict()
+_recent_lock = threading.Lock()
 
 
 def screen(text: str) -> Assessment:
@@ -148,4 +155,15 @@ def screen(text: str) -> Assessment:
                 except Exception:
                     logger.exception("Safety screen could not be built; reporting screen_error")
                     return SCREEN_ERROR
-    return _default(text)
+    with _recent_lock:
+        known = _recent.get(text)
+        if known is not None:
+            _recent.move_to_end(text)
+            return known
+    assessment = _default(text)
+    if "screen_error" not in assessment.categories:  # a failure is tried again next time
+        with _recent_lock:
+            _recent[text] = assessment
+            while len(_recent) > RECENT_TEXTS:
+                _recent.popitem(last=False)
+    return assessment
