@@ -2,6 +2,7 @@
 session, every event is stored once and in order, and another instance's writes are never missed."""
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,13 @@ from components.tracker_store import WindowedSQLTrackerStore, windowed_tracker
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+
+
+def _run(coroutine):
+    """Run a coroutine on its own thread: the session's browser fixture keeps an event loop
+    running on the main thread, where asyncio.run would refuse."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class Broker:
@@ -92,32 +100,32 @@ def test_every_event_is_stored_once_in_order_across_turns_cache_and_reloads(stor
     first, broker = store(), Broker()
     first.event_broker = broker
     tracker = _conversation(3)
-    asyncio.run(first.save(tracker))
+    _run(first.save(tracker))
     expected = [event.as_dict() for event in tracker.events]
     for number in range(3, 80):
-        tracker = asyncio.run(first.retrieve("patient-1"))
+        tracker = _run(first.retrieve("patient-1"))
         _turn(tracker, number)
         expected += [event.as_dict() for event in list(tracker.events)[-5:]]
-        asyncio.run(first.save(tracker))
+        _run(first.save(tracker))
     assert _stored(first) == expected
     assert [e["event"] for e in broker.published] == [e["event"] for e in expected]
     assert len(tracker.events) <= 2 * 60 + 20  # re-windowed on save as it grew
-    reloaded = asyncio.run(store().retrieve("patient-1"))
+    reloaded = _run(store().retrieve("patient-1"))
     assert reloaded.current_slot_values() == tracker.current_slot_values()
     assert reloaded.latest_message.text == "line 79"
 
 
 def test_another_instances_write_is_seen_and_a_handed_out_tracker_is_not_handed_out_twice(store):
     mine, theirs = store(), store()
-    asyncio.run(mine.save(_conversation(2)))
-    cached = asyncio.run(mine.retrieve("patient-1"))
+    _run(mine.save(_conversation(2)))
+    cached = _run(mine.retrieve("patient-1"))
     _turn(cached, 2)
-    asyncio.run(mine.save(cached))  # now cached by `mine`
-    other = asyncio.run(theirs.retrieve("patient-1"))
+    _run(mine.save(cached))  # now cached by `mine`
+    other = _run(theirs.retrieve("patient-1"))
     _turn(other, 3)
-    asyncio.run(theirs.save(other))  # a message handled by the other instance
-    again = asyncio.run(mine.retrieve("patient-1"))
+    _run(theirs.save(other))  # a message handled by the other instance
+    again = _run(mine.retrieve("patient-1"))
     assert again is not cached and again.latest_message.text == "line 3"
-    assert asyncio.run(mine.retrieve("patient-1")) is not again  # taken out of the cache when handed out
+    assert _run(mine.retrieve("patient-1")) is not again  # taken out of the cache when handed out
     texts = [e.get("text") for e in _stored(mine) if e["event"] == "user"]
     assert texts == ["i want to journal", "line 0", "line 1", "line 2", "line 3"]
