@@ -42,7 +42,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 logger = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = 150
-DEFAULT_CACHED_CONVERSATIONS = 1000
+# A tracker of ~150 events takes a few hundred kB: the latest 200 conversations stay cached.
+DEFAULT_CACHED_CONVERSATIONS = 200
 # Where, in a tracker handed out, the events not yet in the database begin.
 _SAVED_UP_TO = "_kap_saved_up_to"
 
