@@ -77,19 +77,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Append the events added since the tracker was handed out; keep it for the next turn."""
-        await self.stream_events(tracker)
+        await super().save(tracker)  # through stream_events and _additional_events below
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
-                data = event.as_dict()
-                session.add(self.SQLEvent(
-                    sender_id=tracker.sender_id,
-                    type_name=event.type_name,
-                    timestamp=data.get("timestamp"),
-                    intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
-                    action_name=data.get("name"),
-                    data=json.dumps(data),
-                ))
-            session.commit()
             newest = self._newest_id(session, tracker.sender_id)
         setattr(tracker, _SAVED_UP_TO, len(tracker.events))
         if len(tracker.events) > self.window + self.window // 3:

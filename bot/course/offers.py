@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Optional
 
-from bot.course.phase import PREPARATION_WINDOW
+from bot.course.phase import PREPARATION_WINDOW, in_preparation_window
 
 BEFORE_INFUSION, WEEKLY = "before_infusion", "weekly"
 OFFER_KINDS = (BEFORE_INFUSION, WEEKLY)
@@ -52,7 +52,7 @@ def due_questionnaire(
     for instrument in INSTRUMENTS:
         kinds = offers.get(instrument, ())
         done = last_completed.get(instrument)
-        if BEFORE_INFUSION in kinds and next_infusion is not None and now < next_infusion <= now + PREPARATION_WINDOW:
+        if BEFORE_INFUSION in kinds and in_preparation_window(now, next_infusion):
             if done is None or done < next_infusion - PREPARATION_WINDOW:
                 return instrument
         in_course = next_infusion is not None or (last_infusion is not None and now - last_infusion <= COURSE_RECENT)
