@@ -1,13 +1,14 @@
 """Journaling: choose a prompt, keep a draft at every step, save and screen."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Mapping, Optional
+from typing import Callable, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.conversation.snapshot import SpoolRecord
 from bot.content.prompts import RECENT_ENTRIES, Prompt, choose_prompt
 from bot.escalation.alerts import raise_alert
 from bot.course.phase import integration_phase
@@ -135,13 +136,15 @@ KEY_LOOKBACK = 200
 
 
 @dataclass(frozen=True)
-class DraftSnapshot:
+class DraftSnapshot(SpoolRecord):
     """Everything known about one journal entry at one step of the conversation.
 
     The text only grows, the follow-up answer is set once and "saved" never
     goes back to "draft", so a snapshot applied twice, or after a newer one,
     changes nothing: steps can be written now or from the spool, in any order.
     """
+
+    KIND = "journal"
 
     key: str
     sender_id: str
@@ -152,15 +155,6 @@ class DraftSnapshot:
     follow_up: Optional[str] = None
     status: str = "draft"
     entry_id: Optional[int] = None
-
-    def to_record(self) -> dict:
-        """The spool record of this snapshot."""
-        return {"kind": "journal", **asdict(self)}
-
-    @classmethod
-    def from_record(cls, record: Mapping) -> "DraftSnapshot":
-        """Rebuild a snapshot from its spool record."""
-        return cls(**{k: v for k, v in record.items() if k != "kind"})
 
 
 @dataclass(frozen=True)

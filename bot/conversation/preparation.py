@@ -8,13 +8,14 @@ item and infusion.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Mapping, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.conversation.snapshot import SpoolRecord
 from bot.content.preparation import CONFIRMED, ChecklistItem, checklist_from_stored, default_checklist
 from bot.content.schema import ContentError
 from bot.storage.models import Clinic, InfusionSession, Intention, Patient, PreparationAnswer, utcnow
@@ -29,8 +30,10 @@ CHECKLIST_HORIZON = timedelta(days=14)
 
 
 @dataclass(frozen=True)
-class IntentionSnapshot:
+class IntentionSnapshot(SpoolRecord):
     """A confirmed intention, with the reflections that led to it."""
+
+    KIND = "intention"
 
     key: str
     sender_id: str
@@ -39,34 +42,18 @@ class IntentionSnapshot:
     infusion_id: Optional[int] = None
     created_at: Optional[str] = None
 
-    def to_record(self) -> dict:
-        """The spool record of this snapshot."""
-        return {"kind": "intention", **asdict(self)}
-
-    @classmethod
-    def from_record(cls, record: Mapping) -> "IntentionSnapshot":
-        """Rebuild a snapshot from its spool record."""
-        return cls(**{k: v for k, v in record.items() if k != "kind"})
-
 
 @dataclass(frozen=True)
-class PreparationSnapshot:
+class PreparationSnapshot(SpoolRecord):
     """The patient's answer to one checklist item for one infusion."""
+
+    KIND = "preparation"
 
     sender_id: str
     infusion_id: int
     item_id: str
     status: str
     answered_at: str
-
-    def to_record(self) -> dict:
-        """The spool record of this snapshot."""
-        return {"kind": "preparation", **asdict(self)}
-
-    @classmethod
-    def from_record(cls, record: Mapping) -> "PreparationSnapshot":
-        """Rebuild a snapshot from its spool record."""
-        return cls(**{k: v for k, v in record.items() if k != "kind"})
 
 
 def _patient(session: Session, sender_id: str) -> Patient:

@@ -9,13 +9,14 @@ conversation starts the crisis protocol at once, without waiting for the write.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.conversation.snapshot import SpoolRecord
 from bot.content.questionnaires import Instrument, questionnaires
 from bot.escalation.alerts import raise_patient_alert
 from bot.storage.models import QuestionnaireResponse, utcnow
@@ -26,23 +27,16 @@ CRISIS_CATEGORIES = ["suicidal_ideation"]
 
 
 @dataclass(frozen=True)
-class QuestionnaireSnapshot:
+class QuestionnaireSnapshot(SpoolRecord):
     """Everything known about one questionnaire run at one step."""
+
+    KIND = "questionnaire"
 
     key: str
     sender_id: str
     instrument: str
     answers: dict = field(default_factory=dict)
     started_at: Optional[str] = None
-
-    def to_record(self) -> dict:
-        """The spool record of this snapshot."""
-        return {"kind": "questionnaire", **asdict(self)}
-
-    @classmethod
-    def from_record(cls, record: Mapping) -> "QuestionnaireSnapshot":
-        """Rebuild a snapshot from its spool record."""
-        return cls(**{k: v for k, v in record.items() if k != "kind"})
 
 
 def crisis_answer(instrument: Instrument, answers: Mapping[str, int]) -> bool:

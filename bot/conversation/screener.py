@@ -15,13 +15,14 @@ not read as "no".
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Mapping, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.conversation.snapshot import SpoolRecord
 from bot.escalation.alerts import raise_patient_alert
 from bot.storage.models import CrisisScreening, LEVELS, utcnow
 from bot.storage.patients import find_patient_by_sender
@@ -111,12 +112,14 @@ def parse_answer(question: str, intent: Optional[str], text: str) -> Optional[st
 
 
 @dataclass(frozen=True)
-class ScreeningSnapshot:
+class ScreeningSnapshot(SpoolRecord):
     """Everything known about one screener run at one step.
 
     Answers are only ever added and the status only moves forward, so a
     snapshot applied twice, or after a newer one, changes nothing.
     """
+
+    KIND = "screening"
 
     key: str
     sender_id: str
@@ -124,15 +127,6 @@ class ScreeningSnapshot:
     answers: dict = field(default_factory=dict)
     status: str = "in_progress"
     started_at: Optional[str] = None
-
-    def to_record(self) -> dict:
-        """The spool record of this snapshot."""
-        return {"kind": "screening", **asdict(self)}
-
-    @classmethod
-    def from_record(cls, record: Mapping) -> "ScreeningSnapshot":
-        """Rebuild a snapshot from its spool record."""
-        return cls(**{k: v for k, v in record.items() if k != "kind"})
 
 
 def apply_screening(session: Session, snapshot: ScreeningSnapshot) -> CrisisScreening:
