@@ -388,14 +388,15 @@ def render_history(ablation: dict) -> List[str]:
         return []
     before = json.loads(HISTORY.read_text(encoding="utf-8"))["before"]
     out = ["", "## Blind rounds: before and after", "",
-           "| round | measure | before (rules 2026.11.5) | now, rules alone | now, rules and reader |",
-           "|---|---|---:|---:|---:|"]
+           "Before: each round measured when it was frozen, with the version it was written to check.", "",
+           "| round | measure | before | version before | now, rules alone | now, rules and reader |",
+           "|---|---|---:|---|---:|---:|"]
     keys = {"risk recall": "risk recall", "benign false alarms": "benign false alarms",
             "psychedelic imagery false alarms": "psychedelic false alarms"}
     for name, figures in before.items():
         for measure, key in keys.items():
             now = f"blind {name} {key}"
-            out.append(f"| {name} | {measure} | {_fmt(figures.get(measure))} | "
+            out.append(f"| {name} | {measure} | {_fmt(figures.get(measure))} | {figures.get('version', '')} | "
                        f"{_fmt(ablation.get('rules alone', {}).get(now))} | {_fmt(ablation.get('both', {}).get(now))} |")
     return out
 

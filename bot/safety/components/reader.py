@@ -4,11 +4,15 @@ Rules stay the explainer of record. For a text the rules put at `none` or
 `review`, the reader scores each sentence (bot/safety/learned/). A sentence at
 or above the reader's review threshold adds a `learned.<category>` finding at
 `review`; at or above its urgent threshold, at `urgent`, unless a context
-phrase in that sentence says negated, another person, hypothetical, past or
-the experience itself (then `review`). A sentence in which a rule matched and
-its context lowered it (a denial, another person, the past) has been read by
-the rules, and the reader adds nothing to it. The reader never lowers a level
-and never raises one to `emergency`.
+phrase in that sentence says another person (and nothing says the writer),
+hypothetical, past or the experience itself (then `review`). A text of
+several sentences is also read as a whole. A sentence that pages and also reads
+as imminent (the imminence head at or above its threshold: a plan, an intent,
+means at hand, an act under way) is `emergency`; that is the one thing the
+reader adds to a text the rules already put at `urgent`. A sentence in which
+a rule matched and its context lowered it (a denial, another person, the
+past) has been read by the rules, and the reader adds nothing to it. The
+reader never lowers a level.
 """
 # No "from __future__ import annotations" here: spaCy reads the factory signatures at runtime.
 from typing import List, Optional, Set, Tuple
@@ -20,11 +24,14 @@ from bot.safety.components.context import SafetyContext
 from bot.safety.model import Finding, assessment_from_findings, level_rank
 
 # Context that keeps a learned finding at review: it is not the writer's present risk.
-_BLOCKING = frozenset({"NEGATED_EXISTENCE", "OTHER_PERSON", "HYPOTHETICAL"})
+_HYPOTHETICAL = frozenset({"HYPOTHETICAL"})
+_OTHER = frozenset({"OTHER_PERSON"})
+_FIRST = frozenset({"FIRST_PERSON"})
 _DATING = frozenset({"HISTORICAL", "EXPERIENCE"})
 _PRESENT = frozenset({"CURRENT", "RECENT", "CURRENT_WISH", "SINCE_RECENT"})
 _BLOCKING_NAMES = frozenset({"negated", "other_person", "hypothetical", "historical", "experience"})
 _URGENT = level_rank("urgent")
+_EMERGENCY = level_rank("emergency")
 
 
 @Language.factory("safety_reader")
@@ -56,52 +63,92 @@ class SafetyReader:
         )
 
     def _held_by_context(self, doc: Doc, sent: Span) -> bool:
-        """True if a context phrase in `sent` says negated, another person, hypothetical, past or the experience."""
+        """True if context phrases in `sent` say it is not the writer's present risk: a hypothetical,
+        the past or the experience itself with nothing present, or another person with no first person.
+
+        A denial is left to the rules (a sentence whose rule finding was negated is not read at all)
+        and to the reader, which was trained on denials: in a sentence with no rule finding, a "not"
+        or "no one" is more often part of the risk ("no one would miss me") than a denial of it.
+        """
         categories: Set[str] = self._context.categories_in(doc, sent) if self._context else set()
-        return bool(categories & _BLOCKING) or bool(categories & _DATING and not categories & _PRESENT)
+        if categories & _HYPOTHETICAL or categories & _DATING and not categories & _PRESENT:
+            return True
+        return bool(categories & _OTHER and not categories & _FIRST)
 
     def _open(self, doc: Doc) -> List[Span]:
         return [s for s in doc.sents if any(t.is_alpha for t in s) and not self._explained(doc, s)]
 
+    def _units(self, doc: Doc) -> List[Span]:
+        """Every sentence the rules left open and, when there are several, the text from the first
+        to the last of them read as a whole: a plan or a goodbye is often spread over short
+        sentences that say little one by one."""
+        sentences = self._open(doc)
+        return sentences + [doc[sentences[0].start : sentences[-1].end]] if len(sentences) > 1 else sentences
+
+    def _held(self, doc: Doc, units: List[Span], index: int) -> bool:
+        """Whether context keeps unit `index` at review (the whole text: if it keeps any sentence)."""
+        if index == len(units) - 1 and len(units) > 1:
+            return any(self._held_by_context(doc, sent) for sent in units[:-1])
+        return self._held_by_context(doc, units[index])
+
     def open_sentences(self, doc: Doc) -> List[Tuple[Span, bool]]:
-        """(sentence, whether context keeps it at review) for every sentence the rules left open."""
-        return [(sent, self._held_by_context(doc, sent)) for sent in self._open(doc)]
+        """(span, whether context keeps it at review) for each unit the reader reads (see `_units`)."""
+        units = self._units(doc)
+        return [(span, self._held(doc, units, i)) for i, span in enumerate(units)]
 
     def level_alone(self, doc: Doc) -> str:
         """The level the reader alone would give (every sentence, no rules, no context): for evaluation."""
         if self.reader is None:
             return "none"
         sentences = [s.text for s in doc.sents if any(t.is_alpha for t in s)]
-        score = max((r.score for r in self.reader.read(sentences)), default=0.0)
-        if score >= self.reader.urgent_threshold:
-            return "urgent"
-        return "review" if score >= self.reader.review_threshold else "none"
+        if len(sentences) > 1:
+            sentences.append(doc.text)
+        readings = self.reader.read(sentences)
+        best = max(readings, key=lambda r: r.score, default=None)
+        if best is None or best.score < self.reader.review_threshold:
+            return "none"
+        if best.score < self.reader.urgent_threshold:
+            return "review"
+        return "emergency" if best.imminence >= self.reader.emergency_threshold else "urgent"
+
+    def _level(self, reading, held: bool) -> str:
+        if reading.score < self.reader.urgent_threshold or held:
+            return "review"
+        return "emergency" if reading.imminence >= self.reader.emergency_threshold else "urgent"
 
     def __call__(self, doc: Doc) -> Doc:
-        """Read each sentence; add one finding if it raises the text's level."""
+        """Read each open sentence (and several together); add one finding if it raises the text's level."""
         assessment = doc._.safety_assessment
-        if self.reader is None or assessment is None or level_rank(assessment.level) >= _URGENT:
+        if self.reader is None or assessment is None or level_rank(assessment.level) >= _EMERGENCY:
             return doc
-        sentences = self._open(doc)
+        rules_rank = level_rank(assessment.level)
+        units = self._units(doc)
         best = None
-        for sent, reading in zip(sentences, self.reader.read([s.text for s in sentences])):
+        for index, (sent, reading) in enumerate(zip(units, self.reader.read([span.text for span in units]))):
             if reading.score < self.reader.review_threshold:
                 continue
-            # Context is looked up only for a sentence that could page.
-            urgent = reading.score >= self.reader.urgent_threshold and not self._held_by_context(doc, sent)
-            key = (urgent, reading.score)
+            if rules_rank >= _URGENT and reading.imminence < self.reader.emergency_threshold:
+                continue  # at urgent already, only imminence could add anything
+            # Context is looked up only for a unit that could page.
+            held = reading.score >= self.reader.urgent_threshold and self._held(doc, units, index)
+            level = self._level(reading, held)
+            key = (level_rank(level), reading.score)
             if best is None or key > best[0]:
-                best = (key, sent, reading)
+                best = (key, sent, reading, level, len(units) > 1 and index == len(units) - 1)
         if best is None:
             return doc
-        (urgent, score), sent, reading = best
-        level = "urgent" if urgent else "review"
-        if level_rank(level) <= level_rank(assessment.level):
+        (rank, score), sent, reading, level, whole = best
+        if rank <= rules_rank:
             return doc
         span = doc[sent.start : sent.end]
         while len(span) and (span[-1].is_space or span[-1].is_punct):
             span = span[:-1]
-        threshold = self.reader.urgent_threshold if urgent else self.reader.review_threshold
+        threshold = self.reader.review_threshold if level == "review" else self.reader.urgent_threshold
+        why = f"score {score:.2f} (at least {threshold:.2f} for {level})"
+        if whole:
+            why += ", the sentences read together"
+        if level == "emergency":
+            why += f", imminence {reading.imminence:.2f} (at least {self.reader.emergency_threshold:.2f})"
         words = ", ".join(self.reader.explain(span.text))
         finding = Finding(
             rule=f"learned.{reading.category}",
@@ -111,8 +158,7 @@ class SafetyReader:
             end=span.end_char,
             text=span.text,
             modifiers=("learned",),
-            explanation=f"learned reader: score {score:.2f} (at least {threshold:.2f} for {level});"
-            f" weighed most: {words or 'n/a'}",
+            explanation=f"learned reader: {why}; weighed most: {words or 'n/a'}",
         )
         doc._.safety_assessment = assessment_from_findings(assessment.findings + (finding,))
         return doc

@@ -1,7 +1,9 @@
 """The learned reader: a linear classifier over word and character n-grams.
 
-Two logistic regressions share the features: one scores risk against none,
-the other says which risk category a risky text leans to. They are stored
+Three logistic regressions share the features: one scores risk against none,
+one says which risk category a risky text leans to, and one how imminent it
+reads (`emergency` against `urgent`: a plan, an intent, means at hand, an act
+under way). They are stored
 without pickle, as plain arrays (`reader.npz`: the two n-gram vocabularies
 with their idf weights, the coefficients, the intercepts) and a
 JSON record (`reader.json`: classes, thresholds, settings and the data it was
@@ -40,10 +42,11 @@ def make_vectorizers(word_vocab=None, char_vocab=None):
 
 @dataclass(frozen=True)
 class Reading:
-    """The reader's view of one text: the risk score and the class it leans to."""
+    """The reader's view of one text: the risk score, the class it leans to, and how imminent it reads."""
 
     score: float
     category: str
+    imminence: float = 0.0
 
 
 class LinearReader:
@@ -54,6 +57,8 @@ class LinearReader:
         self.classes: Tuple[str, ...] = tuple(record["classes"])
         self.review_threshold: float = float(record["thresholds"]["review"])
         self.urgent_threshold: float = float(record["thresholds"]["urgent"])
+        # A reader trained before the imminence head existed never says emergency.
+        self.emergency_threshold: float = float(record["thresholds"].get("emergency", 2.0))
         word_vocab = {w: i for i, w in enumerate(weights["word_vocab"].tolist())}
         char_vocab = {w: i for i, w in enumerate(weights["char_vocab"].tolist())}
         self._word, self._char = make_vectorizers(word_vocab, char_vocab)
@@ -64,6 +69,8 @@ class LinearReader:
         self._risk_intercept = float(weights["risk_intercept"])
         self._category_coef = weights["category_coef"]  # categories x features
         self._category_intercept = weights["category_intercept"]
+        self._imminence_coef = weights.get("imminence_coef")
+        self._imminence_intercept = float(weights["imminence_intercept"]) if "imminence_intercept" in weights else 0.0
         self.categories: Tuple[str, ...] = tuple(c for c in self.classes if c != NONE)
         self._word_names = weights["word_vocab"]
         self._char_names = weights["char_vocab"]
@@ -74,15 +81,19 @@ class LinearReader:
         return hstack([self._word.transform(texts), self._char.transform(texts)]).tocsr()
 
     def read(self, texts: Sequence[str]) -> List[Reading]:
-        """One Reading per text: the probability of risk, and the likeliest risk category."""
+        """One Reading per text: the probability of risk, the likeliest risk category, and imminence."""
         if not texts:
             return []
         features = self._features(texts)
-        risk = 1.0 / (1.0 + np.exp(-(features @ self._risk_coef + self._risk_intercept)))
+        risk = _sigmoid(features @ self._risk_coef + self._risk_intercept)
         categories = np.asarray(features @ self._category_coef.T + self._category_intercept)
+        if self._imminence_coef is None:
+            imminence = np.zeros(len(texts))
+        else:
+            imminence = _sigmoid(features @ self._imminence_coef + self._imminence_intercept)
         return [
-            Reading(score=float(score), category=self.categories[int(np.argmax(row))])
-            for score, row in zip(np.ravel(risk), categories)
+            Reading(score=float(score), category=self.categories[int(np.argmax(row))], imminence=float(near))
+            for score, row, near in zip(np.ravel(risk), categories, np.ravel(imminence))
         ]
 
     def explain(self, text: str, top: int = 5) -> List[str]:
@@ -99,6 +110,10 @@ class LinearReader:
             else:
                 names.append(repr(str(self._char_names[index - self._n_word]).strip() or " "))
         return names
+
+
+def _sigmoid(values) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(values, dtype=np.float64)))
 
 
 def load_reader(directory: Path = MODEL_DIR) -> LinearReader:

@@ -1,7 +1,10 @@
 """Train the learned reader: `python -m bot.safety.learned.train` (`make train-reader`).
 
-Reproducible: a fixed seed, fixed folds (by a hash of each id, and by user
-for the Reddit posts) and only data committed in this repository:
+Reproducible: a fixed seed, fixed folds and only data committed in this
+repository. The folds are cut by writer: each fold holds out one writer of
+risk messages and one writer of benign ones (the prefix of a training id), so
+that every out-of-fold score is a score on a writer the model never saw, as
+on the blind sets; the Reddit posts are cut by user, the rest by id.
 
 - data/cssrs_reddit.jsonl: Reddit C-SSRS posts (CC BY 4.0, see NOTICE), made
   by `python -m bot.safety.learned.prepare`; the posts of users labelled
@@ -14,14 +17,18 @@ for the Reddit posts) and only data committed in this repository:
 
 The blind sets (tests/safety_examples/blind_*.jsonl) are never read here.
 
+The imminence head (emergency against urgent) is fitted on the project's own
+risk messages, whose levels their writers set from CLINICAL.md's table; its
+threshold is the one that best separates them out of fold (Youden's J).
+
 Thresholds are calibrated on out-of-fold scores (each text scored by a model
 trained without its fold), with the rules in place, over the project's benign
 texts in two sets, psychedelic imagery and all the others, and on the Reddit
 Indicator users' posts (scored by the final model, which never saw them): on
 each, the reader may raise at most REVIEW_FALSE_ALARMS of the texts above
 their right level, and at most URGENT_FALSE_ALARMS to `urgent`
-(PSYCHEDELIC_FALSE_ALARMS for both on psychedelic imagery). The model written is then
-trained on everything. Writes reader.npz and reader.json beside this file.
+(PSYCHEDELIC_FALSE_ALARMS for both on psychedelic imagery, DISTRESS_FALSE_ALARMS
+on the forum posts). The model written is then trained on everything. Writes reader.npz and reader.json beside this file.
 """
 from __future__ import annotations
 
@@ -37,7 +44,7 @@ import numpy as np
 from bot.safety.learned.model import MODEL_DIR, NONE, RECORD_FILE, WEIGHTS_FILE, LinearReader, make_vectorizers
 
 SEED = 20261205
-FOLDS = 5
+FOLDS = 4
 DATA_DIR = MODEL_DIR / "data"
 SOURCES = {"cssrs_reddit": DATA_DIR / "cssrs_reddit.jsonl", "own_train": DATA_DIR / "own_train.jsonl"}
 REPO_ROOT = MODEL_DIR.parents[2]
@@ -47,13 +54,20 @@ OWN_BENIGN_SETS = ("psychedelic_benign", "idioms", "kap_everyday_benign", "norma
 NLU_DIR = REPO_ROOT / "data" / "nlu"
 NLU_LEFT_OUT = frozenset({"inform_dissociation"})
 REDDIT_WEIGHT = 0.1
+SENTENCE_WEIGHT = 0.3
 C_RISK = 2.0
 C_CATEGORY = 4.0
+C_IMMINENCE = 2.0
 # The most the reader may add to a benign set's false alarms (the rules' own come on top);
 # psychedelic imagery, where a false alarm costs the most trust, gets less.
 REVIEW_FALSE_ALARMS = 0.03
 URGENT_FALSE_ALARMS = 0.02
 PSYCHEDELIC_FALSE_ALARMS = 0.02
+# Long forum posts by people in distress, far from a patient's message: the reader is held to a
+# budget on them too, but a looser one, so that they do not set the thresholds for chat text alone.
+DISTRESS = "distress without ideation (Reddit Indicator users)"
+DISTRESS_FALSE_ALARMS = 0.05
+SUPPORTIVE = "supporting others (Reddit Supportive users)"
 CLASSES = (NONE, "suicidal_ideation", "suicidal_behavior", "self_harm", "harm_to_others", "abuse", "medical",
            "substance_misuse")
 GRID = [round(x, 3) for x in np.arange(0.5, 0.996, 0.005)]
@@ -69,11 +83,24 @@ class Row(NamedTuple):
     key: str  # what folds are cut by (the Reddit user, else the id)
     weight: float
     psychedelic: bool = False  # psychedelic imagery, calibrated on its own
+    fold: Optional[int] = None  # set for the own training messages: their writer's fold
 
 
 def _fold(key: str) -> int:
     digest = hashlib.sha256(f"{SEED}:{key}".encode()).digest()
     return digest[0] % FOLDS
+
+
+def writer_of(row_id: str) -> str:
+    """The writer of a training message: the prefix of its id ("tr3" in "tr3.goodbyes.004")."""
+    return row_id.split(".", 1)[0]
+
+
+def writer_folds(items: List[dict]) -> Dict[str, int]:
+    """{writer: fold}: writers of risk messages and of benign ones, each dealt round the folds in name order."""
+    risk = sorted({writer_of(i["id"]) for i in items if _label(i) != NONE})
+    benign = sorted({writer_of(i["id"]) for i in items if _label(i) == NONE} - set(risk))
+    return {**{w: n % FOLDS for n, w in enumerate(risk)}, **{w: n % FOLDS for n, w in enumerate(benign)}}
 
 
 def _sha256(path: Path) -> str:
@@ -121,13 +148,14 @@ def load_data() -> Tuple[List[Row], Dict[str, dict]]:
     for name, path in SOURCES.items():
         counts: Dict[str, int] = {}
         items = _read(path)
+        folds = writer_folds(items) if name == "own_train" else {}
         for item in items:
             label = _label(item)
             counts[label] = counts.get(label, 0) + 1
             level = item.get("level", "review" if label == INDICATOR else NONE if label == NONE else "urgent")
             weight = REDDIT_WEIGHT if name == "cssrs_reddit" else 1.0
             rows.append(Row(item["text"], label, level, name, item.get("user") or item["id"], weight,
-                            item.get("sign") == "psychedelic_imagery"))
+                            item.get("sign") == "psychedelic_imagery", folds.get(writer_of(item["id"]))))
         record[name] = {"file": str(path.relative_to(MODEL_DIR)), "sha256": _sha256(path), "rows": len(items),
                         "labels": dict(sorted(counts.items()))}
     for name in OWN_BENIGN_SETS:
@@ -139,7 +167,32 @@ def load_data() -> Tuple[List[Row], Dict[str, dict]]:
     everyday = nlu_examples()
     rows += [Row(text, NONE, NONE, "nlu", f"nlu.{n}", 1.0) for n, text in enumerate(everyday)]
     record["nlu"] = {"directory": "data/nlu", "rows": len(everyday), "labels": {NONE: len(everyday)}}
+    supportive = supportive_sentences(rows)
+    rows += supportive
+    record["cssrs_reddit_supportive_sentences"] = {
+        "from": "the posts of Reddit users labelled Supportive in data/cssrs_reddit.jsonl, cut into sentences",
+        "rows": len(supportive), "weight": SENTENCE_WEIGHT, "labels": {NONE: len(supportive)},
+    }
     return rows, record
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def supportive_sentences(rows: List[Row]) -> List[Row]:
+    """The sentences of the Supportive users' posts, each a `none` row of its own.
+
+    The reader reads sentences, and the posts are whole: cut up, they teach it
+    that "i know.", "i wish i had more friends" or "please dont do it" said by
+    someone supporting others is not risk. Same user, same fold.
+    """
+    out = []
+    for row in rows:
+        if row.source == "cssrs_reddit" and row.label == NONE:
+            for n, sentence in enumerate(_SENTENCE_END.split(row.text)):
+                if len(sentence.split()) >= 2:
+                    out.append(Row(sentence.strip(), NONE, NONE, "cssrs_reddit_sentences", row.key, SENTENCE_WEIGHT))
+    return out
 
 
 def fit(rows: List[Row]) -> Dict[str, np.ndarray]:
@@ -162,6 +215,11 @@ def fit(rows: List[Row]) -> Dict[str, np.ndarray]:
     categoriser = LogisticRegression(C=C_CATEGORY, class_weight="balanced", max_iter=4000, random_state=SEED)
     categoriser.fit(features[is_risk], labels[is_risk], sample_weight=weights[is_risk])
     order = [list(categoriser.classes_).index(c) for c in CLASSES if c != NONE]
+    # Imminence is learned from the own messages only: the Reddit labels are per user, not per post.
+    leveled = is_risk & np.array([r.source != "cssrs_reddit" for r in rows])
+    imminent = np.array([r.level == "emergency" for r in rows])
+    imminence = LogisticRegression(C=C_IMMINENCE, class_weight="balanced", max_iter=4000, random_state=SEED)
+    imminence.fit(features[leveled], imminent[leveled])
     return {
         "word_vocab": np.array(word.get_feature_names_out(), dtype=str),
         "word_idf": word.idf_.astype(np.float64),
@@ -171,6 +229,8 @@ def fit(rows: List[Row]) -> Dict[str, np.ndarray]:
         "risk_intercept": np.float32(scorer.intercept_[0]),
         "category_coef": categoriser.coef_[order].astype(np.float32),
         "category_intercept": categoriser.intercept_[order].astype(np.float32),
+        "imminence_coef": imminence.coef_[0].astype(np.float32),
+        "imminence_intercept": np.float32(imminence.intercept_[0]),
     }
 
 
@@ -207,6 +267,7 @@ class _NoReader:
     """Stands in for a reader while only the rules' view of each sentence is wanted."""
 
     review_threshold = urgent_threshold = 1.0
+    emergency_threshold = 2.0
 
     def read(self, texts):
         return []
@@ -215,42 +276,82 @@ class _NoReader:
 _NO_READER = _NoReader()
 
 
-def combined_rank(rules: int, scored: List[Tuple[float, bool]], review: float, urgent: float) -> int:
+class Thresholds(NamedTuple):
+    """The reader's thresholds: risk score for review and urgent, imminence for emergency."""
+
+    review: float
+    urgent: float
+    emergency: float = 2.0  # above any probability: never emergency
+
+
+Scored = List[Tuple[float, float, bool]]  # per open sentence: (risk score, imminence, held by context)
+
+
+def combined_rank(rules: int, scored: Scored, limits: Thresholds) -> int:
     """The level rank the screen gives with the reader at these thresholds (as SafetyReader does)."""
-    if rules >= 2:
+    if rules >= 3:
         return rules
-    if any(score >= urgent and not blocked for score, blocked in scored):
+    paging = [near for score, near, blocked in scored if score >= limits.urgent and not blocked]
+    if paging and max(paging) >= limits.emergency:
+        return 3
+    if rules == 2 or paging:
         return 2
-    if any(score >= review for score, _ in scored):
+    if any(score >= limits.review for score, _, _ in scored):
         return max(rules, 1)
     return rules
 
 
-def _added_alarms(items: List[Tuple[Case, List[float]]], review: float, urgent: float, at_least: int) -> float:
+def _scored(case: "Case", readings: List[Tuple[float, float]]) -> Scored:
+    return [(score, near, blocked) for (score, near), (_, blocked) in zip(readings, case.sentences)]
+
+
+def _added_alarms(items: List[Tuple["Case", List[Tuple[float, float]]]], limits: Thresholds, at_least: int) -> float:
     """Share of texts the reader raises above their right level (to at least `at_least`)."""
     raised = 0
-    for case, scores in items:
-        rank = combined_rank(case.rules, list(zip(scores, (b for _, b in case.sentences))), review, urgent)
+    for case, readings in items:
+        rank = combined_rank(case.rules, _scored(case, readings), limits)
         raised += case.rules <= case.right and rank > case.right and rank >= at_least
     return raised / len(items) if items else 0.0
 
 
-def calibrate(by_set: Dict[str, List[Tuple[Case, List[float]]]]) -> Tuple[float, float]:
+def calibrate(by_set: Dict[str, List[Tuple["Case", List[Tuple[float, float]]]]]) -> Tuple[float, float]:
     """(review, urgent): the lowest thresholds at which the reader adds at most the allowed false alarms to every set."""
     def allowed(name: str, budget: float) -> float:
+        if name == DISTRESS:
+            return DISTRESS_FALSE_ALARMS
         return PSYCHEDELIC_FALSE_ALARMS if name == "psychedelic imagery" else budget
 
     urgent = next(
         (u for u in GRID
-         if all(_added_alarms(items, 1.0, u, 2) <= allowed(n, URGENT_FALSE_ALARMS) for n, items in by_set.items())),
+         if all(_added_alarms(items, Thresholds(1.0, u), 2) <= allowed(n, URGENT_FALSE_ALARMS)
+                for n, items in by_set.items())),
         1.0,
     )
     review = next(
         (r for r in GRID if r <= urgent
-         and all(_added_alarms(items, r, urgent, 1) <= allowed(n, REVIEW_FALSE_ALARMS) for n, items in by_set.items())),
+         and all(_added_alarms(items, Thresholds(r, urgent), 1) <= allowed(n, REVIEW_FALSE_ALARMS)
+                 for n, items in by_set.items())),
         urgent,
     )
     return review, urgent
+
+
+def calibrate_imminence(risky: List[Tuple["Case", List[Tuple[float, float]]]]) -> float:
+    """The imminence threshold that best separates the own emergency messages from the urgent ones
+    (Youden's J over out-of-fold imminence of each message's likeliest sentence)."""
+    near, imminent = [], []
+    for case, readings in risky:
+        if readings:
+            near.append(max(readings)[1])
+            imminent.append(case.right == 3)
+    near_arr, imminent_arr = np.array(near), np.array(imminent)
+    if not imminent_arr.any() or imminent_arr.all():
+        return 2.0
+
+    def youden(t: float) -> float:
+        return float(np.mean(near_arr[imminent_arr] >= t) - np.mean(near_arr[~imminent_arr] >= t))
+
+    return max(GRID, key=lambda t: (youden(t), t))
 
 
 def train(out_dir: Path = MODEL_DIR) -> dict:
@@ -261,57 +362,61 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
     rows = [r for r in everything if r.label != INDICATOR]
     distress = [r for r in everything if r.label == INDICATOR]
     record = {
-        "model": "logistic regressions (risk against none; the risk category) over word 1-2-grams and"
-                 " character 2-5-grams (tf-idf)",
+        "model": "logistic regressions (risk against none; the risk category; emergency against urgent)"
+                 " over word 1-2-grams and character 2-5-grams (tf-idf)",
         "classes": list(CLASSES),
         "seed": SEED,
-        "folds": FOLDS,
+        "folds": f"{FOLDS}, by writer (own messages), by user (Reddit), by id (the rest)",
         "scikit_learn": sklearn.__version__,
         "sources": sources,
         "thresholds": {"review": 1.0, "urgent": 1.0},
     }
-    own = [i for i, r in enumerate(rows) if r.source != "cssrs_reddit"]
+    # Scored out of fold: the own texts, and the posts of Reddit users labelled Supportive
+    # (people answering others in crisis: the negatives that look most like risk).
+    own = [i for i, r in enumerate(rows)
+           if r.source not in ("cssrs_reddit", "cssrs_reddit_sentences") or r.source == "cssrs_reddit" and r.label == NONE]
     own_rows = [rows[i] for i in own]
     cases = screen_cases(own_rows)
-    scores = _own_scores(rows, own, cases, record)
-    benign: Dict[str, List[Tuple[Case, List[float]]]] = {}
-    risky: List[Tuple[Case, List[float]]] = []
-    for row, case, score in zip(own_rows, cases, scores):
+    readings = _own_readings(rows, own, cases, record)
+    benign: Dict[str, List[Tuple[Case, List[Tuple[float, float]]]]] = {}
+    risky: List[Tuple[Case, List[Tuple[float, float]]]] = []
+    for row, case, read in zip(own_rows, cases, readings):
         if row.label == NONE and row.source == "nlu":
             # The assistant's own commands and chit-chat are trained on, but are too easy to
             # calibrate on: they would dilute the false-alarm budget of real disclosures.
             continue
         if row.label == NONE:
-            benign.setdefault("psychedelic imagery" if row.psychedelic else "other benign", []).append((case, score))
-        else:
-            risky.append((case, score))
+            name = SUPPORTIVE if row.source == "cssrs_reddit" else "psychedelic imagery" if row.psychedelic else "other benign"
+            benign.setdefault(name, []).append((case, read))
+        elif row.source == "own_train":
+            risky.append((case, read))
     # Distress without ideation (Reddit Indicator users, never trained on): their right level
     # is review, so the reader may not page for more of them than for the benign sets.
     arrays = fit(rows)
     final = LinearReader(arrays, record)
-    benign["distress without ideation (Reddit Indicator users)"] = [
-        (case, [r.score for r in final.read([text for text, _ in case.sentences])] if case.sentences else [])
+    benign[DISTRESS] = [
+        (case, [(r.score, r.imminence) for r in final.read([text for text, _ in case.sentences])])
         for case in screen_cases(distress)
     ]
     review, urgent = calibrate(benign)
-    record["thresholds"] = {"review": review, "urgent": urgent}
+    emergency = calibrate_imminence(risky)
+    limits = Thresholds(review, urgent, emergency)
+    record["thresholds"] = limits._asdict()
 
     def right_share(with_reader: bool) -> float:
-        hits = [
-            (combined_rank(c.rules, list(zip(s, (b for _, b in c.sentences))), review, urgent) if with_reader else c.rules)
-            >= c.right
-            for c, s in risky
-        ]
+        hits = [(combined_rank(c.rules, _scored(c, r), limits) if with_reader else c.rules) >= c.right
+                for c, r in risky]
         return round(float(np.mean(hits)), 4) if hits else 0.0
 
     record["calibration"] = {
-        "on": "out-of-fold scores, rules in place",
+        "on": "out-of-fold scores (folds by writer), rules in place",
         "benign_sets": {name: len(items) for name, items in benign.items()},
         "reader_added_false_alarms_at_most": {"review": REVIEW_FALSE_ALARMS, "urgent": URGENT_FALSE_ALARMS,
-                                              "psychedelic imagery": PSYCHEDELIC_FALSE_ALARMS},
+                                              "psychedelic imagery": PSYCHEDELIC_FALSE_ALARMS,
+                                              DISTRESS: DISTRESS_FALSE_ALARMS},
         "reader_added_false_alarms": {
-            name: {"review+": round(_added_alarms(items, review, urgent, 1), 4),
-                   "urgent": round(_added_alarms(items, review, urgent, 2), 4)}
+            name: {"review+": round(_added_alarms(items, limits, 1), 4),
+                   "urgent+": round(_added_alarms(items, limits, 2), 4)}
             for name, items in benign.items()
         },
         "own_risk_rows": len(risky),
@@ -324,16 +429,16 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
     return record
 
 
-def _own_scores(rows: List[Row], own: List[int], cases: List[Case], record: dict) -> List[List[float]]:
-    """Out-of-fold scores of the open sentences of the non-Reddit rows (in `own` order)."""
-    folds = [_fold(r.key) for r in rows]
-    scores: List[List[float]] = [[] for _ in own]
+def _own_readings(rows: List[Row], own: List[int], cases: List[Case], record: dict) -> List[List[Tuple[float, float]]]:
+    """Out-of-fold (score, imminence) of the open sentences of the non-Reddit rows (in `own` order)."""
+    folds = [r.fold if r.fold is not None else _fold(r.key) for r in rows]
+    readings: List[List[Tuple[float, float]]] = [[] for _ in own]
     for fold in range(FOLDS):
         model = LinearReader(fit([r for r, f in zip(rows, folds) if f != fold]), record)
         for j, i in enumerate(own):
             if folds[i] == fold and cases[j].sentences:
-                scores[j] = [r.score for r in model.read([text for text, _ in cases[j].sentences])]
-    return scores
+                readings[j] = [(r.score, r.imminence) for r in model.read([text for text, _ in cases[j].sentences])]
+    return readings
 
 
 def main(argv: Optional[List[str]] = None) -> int:

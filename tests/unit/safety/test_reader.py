@@ -19,6 +19,18 @@ def eager_nlp():
     reader = copy.copy(load_reader())
     reader.review_threshold = 0.0
     reader.urgent_threshold = 0.0
+    reader.emergency_threshold = 2.0  # never: the imminence head has tests of its own
+    return build_nlp(load_rules(), reader)
+
+
+@pytest.fixture(scope="module")
+def imminent_nlp():
+    """The pipeline with a reader that flags every sentence and reads every one as imminent."""
+    from bot.safety.pipeline import build_nlp
+    from bot.safety.rules import load_rules
+
+    reader = copy.copy(load_reader())
+    reader.review_threshold = reader.urgent_threshold = reader.emergency_threshold = 0.0
     return build_nlp(load_rules(), reader)
 
 
@@ -48,17 +60,50 @@ def test_a_sentence_the_rules_explained_gets_nothing_from_the_reader(eager_nlp):
 
 @pytest.mark.parametrize(
     "text",
-    ["my brother says he wants to disappear", "what if the pills were all gone", "years ago everything felt pointless"],
+    ["my brother says he wants to disappear", "what if the pills were all gone", "years ago everything felt pointless",
+     "during the infusion i wanted it all to end"],
 )
 def test_context_keeps_the_reader_at_review(eager_nlp, text):
     assert _assessment(eager_nlp, text).level in ("none", "review")
 
 
-def test_the_reader_never_raises_to_emergency_nor_above_urgent_rules(eager_nlp, safety_screen):
+@pytest.mark.parametrize(
+    "text",
+    ["once the kids are asleep tonight thats it for me", "no one would even notice if i was gone",
+     "my sister gets the dog and i wont need anything after friday"],
+)
+def test_another_person_or_a_not_beside_the_writer_does_not_hold_the_reader_back(eager_nlp, text):
+    assert _assessment(eager_nlp, text).level in ("urgent", "emergency")
+
+
+def test_an_emergency_from_the_rules_is_left_alone(imminent_nlp, safety_screen):
     text = "i want to die and i have a gun in the closet"
     assert safety_screen(text).level == "emergency"
-    learned = [f for f in _assessment(eager_nlp, text).findings if f.rule.startswith("learned.")]
+    learned = [f for f in _assessment(imminent_nlp, text).findings if f.rule.startswith("learned.")]
     assert learned == []
+
+
+def test_an_imminent_reading_raises_to_emergency_and_says_why(imminent_nlp):
+    assessment = _assessment(imminent_nlp, "the bottle is next to the bed")
+    finding = next(f for f in assessment.findings if f.rule.startswith("learned."))
+    assert assessment.level == finding.level == "emergency"
+    assert "imminence" in finding.explanation
+
+
+def test_at_urgent_from_the_rules_only_imminence_adds_anything(eager_nlp, imminent_nlp, safety_screen):
+    text = "i want to kill myself"
+    assert safety_screen(text).level == "urgent"
+    assert not [f for f in _assessment(eager_nlp, text).findings if f.rule.startswith("learned.")]
+    assert _assessment(imminent_nlp, text).level == "emergency"
+
+
+def test_several_sentences_are_also_read_together(eager_nlp):
+    nlp = eager_nlp
+    doc = nlp("sorted the will. the dog goes to mum.")
+    units = [span.text for span, _ in nlp.get_pipe("safety_reader").open_sentences(doc)]
+    assert units == ["sorted the will.", "the dog goes to mum.", "sorted the will. the dog goes to mum."]
+    single = nlp("sorted the will")
+    assert len(nlp.get_pipe("safety_reader").open_sentences(single)) == 1
 
 
 def test_the_reader_never_lowers_a_level(full_screen, safety_screen):
@@ -77,7 +122,30 @@ def test_the_record_names_the_data_it_was_trained_on():
             data = (MODEL_DIR / source["file"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == source["sha256"], source["file"]
     assert 0.5 <= record["thresholds"]["review"] <= record["thresholds"]["urgent"] < 1.0
+    assert 0.0 < record["thresholds"]["emergency"] < 1.0
     assert record["classes"][0] == "none"
+
+
+def test_training_folds_hold_out_whole_writers():
+    from bot.safety.learned.train import FOLDS, load_data, writer_of
+
+    rows, _ = load_data()
+    own = [r for r in rows if r.source == "own_train"]
+    by_writer = {}
+    for row in own:
+        by_writer.setdefault(writer_of(row.key), set()).add(row.fold)
+    assert all(len(folds) == 1 for folds in by_writer.values())
+    assert {f for folds in by_writer.values() for f in folds} == set(range(FOLDS))
+
+
+def test_supportive_posts_are_cut_into_sentences_of_the_same_user():
+    from bot.safety.learned.train import NONE, Row, supportive_sentences
+
+    post = Row("i know. please dont do it!\nwe are here for you", NONE, NONE, "cssrs_reddit", "user-7", 0.1)
+    ideation = Row("i want to die. tonight", "suicidal_ideation", "urgent", "cssrs_reddit", "user-8", 0.1)
+    out = supportive_sentences([post, ideation])
+    assert [r.text for r in out] == ["i know.", "please dont do it!", "we are here for you"]
+    assert {r.key for r in out} == {"user-7"} and {r.label for r in out} == {NONE}
 
 
 def test_the_cli_contract_holds_with_the_reader_in_place():
