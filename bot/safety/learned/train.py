@@ -28,7 +28,8 @@ Indicator users' posts (scored by the final model, which never saw them): on
 each, the reader may raise at most REVIEW_FALSE_ALARMS of the texts above
 their right level, and at most URGENT_FALSE_ALARMS to `urgent`
 (PSYCHEDELIC_FALSE_ALARMS for both on psychedelic imagery, DISTRESS_FALSE_ALARMS
-on the forum posts). The model written is then trained on everything. Writes reader.npz and reader.json beside this file.
+on the forum posts). The model written is then trained on everything.
+Writes reader.npz and reader.json beside this file.
 """
 from __future__ import annotations
 
@@ -189,7 +190,7 @@ def supportive_sentences(rows: List[Row]) -> List[Row]:
     out = []
     for row in rows:
         if row.source == "cssrs_reddit" and row.label == NONE:
-            for n, sentence in enumerate(_SENTENCE_END.split(row.text)):
+            for sentence in _SENTENCE_END.split(row.text):
                 if len(sentence.split()) >= 2:
                     out.append(Row(sentence.strip(), NONE, NONE, "cssrs_reddit_sentences", row.key, SENTENCE_WEIGHT))
     return out
@@ -374,7 +375,8 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
     # Scored out of fold: the own texts, and the posts of Reddit users labelled Supportive
     # (people answering others in crisis: the negatives that look most like risk).
     own = [i for i, r in enumerate(rows)
-           if r.source not in ("cssrs_reddit", "cssrs_reddit_sentences") or r.source == "cssrs_reddit" and r.label == NONE]
+           if r.source == "cssrs_reddit" and r.label == NONE
+           or r.source not in ("cssrs_reddit", "cssrs_reddit_sentences")]
     own_rows = [rows[i] for i in own]
     cases = screen_cases(own_rows)
     readings = _own_readings(rows, own, cases, record)
@@ -386,7 +388,8 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
             # calibrate on: they would dilute the false-alarm budget of real disclosures.
             continue
         if row.label == NONE:
-            name = SUPPORTIVE if row.source == "cssrs_reddit" else "psychedelic imagery" if row.psychedelic else "other benign"
+            name = ("psychedelic imagery" if row.psychedelic else "other benign") if row.source != "cssrs_reddit" \
+                else SUPPORTIVE
             benign.setdefault(name, []).append((case, read))
         elif row.source == "own_train":
             risky.append((case, read))
