@@ -107,9 +107,7 @@ class SafetyReader:
         best = max(readings, key=lambda r: r.score, default=None)
         if best is None or best.score < self.reader.review_threshold:
             return "none"
-        if best.score < self.reader.urgent_threshold:
-            return "review"
-        return "emergency" if best.imminence >= self.reader.emergency_threshold else "urgent"
+        return self._level(best, held=False)
 
     def _level(self, reading, held: bool) -> str:
         if reading.score < self.reader.urgent_threshold or held:
