@@ -9,6 +9,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from bot.safety.components.spans import TARGETS_GROUP, set_doc_extension, split_leading_choice
+from bot.safety.components.talk import contrast_open, goes_on, impersonal, quoted_title, ties_writer
 from bot.safety.rules import ContextRule
 
 _TIME_CATEGORIES = ("HISTORICAL", "CURRENT", "RECENT", "SINCE_RECENT")
@@ -169,6 +170,37 @@ class SafetyContext:
         return starts
 
     @staticmethod
+    def _goes_on_after_but(modifiers: list, applied: list, target: Span) -> list:
+        """CURRENT_WISH phrases after the target that a "but" cut off from it.
+
+        "i used to want to die, it passed, but now it's back": a "but" ends the
+        scope of other modifiers, yet a phrase saying the act goes on is the point
+        of that "but". It still reaches back at most its rule's max_scope tokens,
+        and not past another person ("i used to cut but my sister still does").
+        """
+        extra = []
+        for m in modifiers:
+            m_start = m.modifier_span[0]
+            if m.category != "CURRENT_WISH" or m in applied or m_start < target.end:
+                continue
+            if m.rule.max_scope is not None and m_start - target.end > m.rule.max_scope:
+                continue
+            if any(o.category == "OTHER_PERSON" and target.end <= o.modifier_span[0] < m_start for o in modifiers):
+                continue
+            extra.append(m)
+        return extra
+
+    @staticmethod
+    def _writer_too(doc: Doc, modifier, target: Span) -> bool:
+        """True for a CURRENT_WISH phrase after the target that names the writer ("so am i", "me too")."""
+        m_start, m_end = modifier.modifier_span
+        return (
+            modifier.category == "CURRENT_WISH"
+            and m_start >= target.end
+            and any(t.norm_ in _FIRST_PERSON for t in doc[m_start:m_end])
+        )
+
+    @staticmethod
     def _applies(modifier, start: int, end: int, label: str, self_referring: bool) -> bool:
         if modifier.direction in ("TERMINATE", "PSEUDO"):
             return False
@@ -291,7 +323,8 @@ class SafetyContext:
         seen: List[Tuple[str, str, int, int]] = []
         for sent, members in self._regions(doc, targets):
             modifiers = self._modifiers(doc, sent)
-            clauses = self._present_clauses(sent) if any(m.category in _PAST_SCOPED for m in modifiers) else []
+            scoped = any(m.category in _PAST_SCOPED or m.category in ("TOPIC", "SINCE_RECENT") for m in modifiers)
+            clauses = self._present_clauses(sent) if scoped else []
             for target in members:
                 self_referring = any(t.norm_ in _FIRST_PERSON for t in target)
                 applied = [
@@ -302,13 +335,30 @@ class SafetyContext:
                         m.category in _PAST_SCOPED
                         and any(m.modifier_span[1] <= c <= target.start for c in clauses)
                     )
+                    and not (
+                        # "i don't feel like dying, i feel like sleeping for a week": the date is the new clause's.
+                        m.category == "SINCE_RECENT"
+                        and any(target.end <= c <= m.modifier_span[0] for c in clauses)
+                    )
                 ]
+                applied += self._goes_on_after_but(modifiers, applied, target)
                 applied = self._resolve_dates(applied, target.start, target.end)
+                if any(m.category == "TOPIC" for m in applied) and ties_writer(sent, modifiers, target, clauses):
+                    applied = [m for m in applied if m.category != "TOPIC"]
+                if any(self._writer_too(doc, m, target) for m in applied):
+                    # "my friend is suicidal and so am i": the writer says it of themselves too.
+                    applied = [m for m in applied if m.category != "OTHER_PERSON"]
                 found = [(m.category, m.rule.metadata["id"]) for m in applied]
+                if quoted_title(sent, target) and not ties_writer(sent, modifiers, target, clauses):
+                    found.append(("TITLE", "ctx.topic.title"))
+                if impersonal(sent, target, modifiers) and not goes_on(doc, applied):
+                    found.append(("IMPERSONAL", "ctx.topic.impersonal"))
                 # A denial followed by "but ..." in the same sentence is ambivalent, not a no.
                 contrast = [m for m in modifiers if m.direction == "TERMINATE" and m.modifier_span[0] >= target.end]
                 if contrast:
                     found.append(("CONTRAST_AFTER", contrast[0].rule.metadata["id"]))
+                    if contrast_open(sent, contrast[0].modifier_span[1]):
+                        found.append(("CONTRAST_OPEN", contrast[0].rule.metadata["id"]))
                     # "... but i want to" at the very end (the punctuated form is a ConText rule).
                     if self._ends_with_want(sent, contrast[0].modifier_span[1]):
                         found.append(("AMBIVALENCE", "ctx.ambivalence.elliptical_want"))

@@ -61,6 +61,9 @@ class SafetyDecision:
 
     def _context_level(self, rule: TargetRule, categories: Set[str]) -> Tuple[str, Tuple[str, ...], bool, bool]:
         """(level, modifier names, whether current, whether a denial the writer undercuts) for one target."""
+        if "TITLE" in categories:
+            # A quoted title of a song, film or book ("the song 'i want to die'"): no one's risk.
+            return "none", ("topic",), False, False
         current = bool({"CURRENT", "CURRENT_WISH"} & categories)
         since_recent = "SINCE_RECENT" in categories
         recent = "RECENT" in categories or since_recent
@@ -95,7 +98,8 @@ class SafetyDecision:
             effective.add("HISTORICAL")
         elif negated:
             effective.add("NEGATED_EXISTENCE")
-            ambivalent = look = "CONTRAST_AFTER" in categories
+            # "I won't kill myself, but...": a "but" that leaves the denial open needs a look.
+            ambivalent = look = "CONTRAST_OPEN" in categories
         elif unable:
             # "I couldn't kill myself": inability, not a denial; a therapist should see it.
             effective.add("NEGATED_EXISTENCE")
@@ -105,7 +109,9 @@ class SafetyDecision:
                 effective.add(category)
         if "EXPERIENCE" in categories and not current:
             effective.add("EXPERIENCE")
-        if "TOPIC" in categories and rule.caps.get("TOPIC") and not current:
+        if "TOPIC" in categories and rule.caps.get("TOPIC"):
+            # Talk about suicide as a topic; the context step drops TOPIC where the sentence ties
+            # the mention to the writer's present ("... and i keep thinking about it").
             effective.add("TOPIC")
         persisting = undercut or recent_act
         level = rule.level
@@ -154,14 +160,13 @@ class SafetyDecision:
         context = doc._.safety_context or {}
         findings: List[Finding] = []
         current: List[bool] = []
+        impersonal: List[bool] = []
         for span in doc.spans[TARGETS_GROUP] if TARGETS_GROUP in doc.spans else []:
             rule = self._rules[span.label_]
             if rule.bp_threshold and not self._bp_is_high(span.text, rule.bp_threshold):
                 continue
-            modifiers = context.get((span.start, span.end), ())
-            level, names, is_current, undercut = self._context_level(
-                rule, {category for category, _ in modifiers}
-            )
+            categories = {category for category, _ in context.get((span.start, span.end), ())}
+            level, names, is_current, undercut = self._context_level(rule, categories)
             category = rule.category
             if undercut and category == "suicidal_behavior":
                 # "i don't plan to kill myself but i think about it daily": thoughts, not behaviour.
@@ -178,11 +183,44 @@ class SafetyDecision:
                 )
             )
             current.append(is_current)
+            impersonal.append("IMPERSONAL" in categories and bool(rule.caps.get("TOPIC")))
+        findings, current = self._impersonal_to_none(findings, current, impersonal)
         findings = self._escalate(findings, current)
         # Partner-only findings (despair cues) only ever raise others; they are not reported.
         findings = [f for f in findings if not self._rules[f.rule].partner_only]
         doc._.safety_assessment = assessment_from_findings(findings)
         return doc
+
+    def _impersonal_to_none(
+        self, findings: List[Finding], current: List[bool], impersonal: List[bool]
+    ) -> Tuple[List[Finding], List[bool]]:
+        """Drop to none a bare mention said of a thing, unless it has company.
+
+        A mention rule (one with a `TOPIC` cap) whose sentence names no person
+        ("going out in this storm is suicide", "suicide rates went up": the context
+        step's IMPERSONAL) concerns no one's risk. Next to a partner that would raise
+        it (the writer's own despair or ideation) it stays, and rises with it.
+        """
+        marked = [i for i, finding in enumerate(findings) if impersonal[i] and finding.level != "none"]
+        if not marked:
+            return findings, current
+        probe = self._escalate(findings, current)
+        findings, current = list(findings), list(current)
+        for i in marked:
+            if "escalated" in probe[i].modifiers:
+                continue
+            finding = findings[i]
+            findings[i] = Finding(
+                rule=finding.rule,
+                category=finding.category,
+                level="none",
+                start=finding.start,
+                end=finding.end,
+                text=finding.text,
+                modifiers=finding.modifiers + ("topic",),
+            )
+            current[i] = False
+        return findings, current
 
     def _escalate(self, findings: List[Finding], current: List[bool]) -> List[Finding]:
         """Raise findings whose rule names partners (escalate_with) found in the same text.

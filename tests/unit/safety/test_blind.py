@@ -33,7 +33,8 @@ def test_every_round_covers_every_sign_with_enough_lines():
         rows = read_round(round_name)
         per_sign = {}
         for row in rows["risk"]:
-            assert row["sign"] in SIGNS and row["level"] in ("urgent", "emergency") and row["category"] in CATEGORIES
+            # The writer sets each line's level from CLINICAL.md; a sign's milder lines may be `review`.
+            assert row["sign"] in SIGNS and row["level"] in LEVELS[1:] and row["category"] in CATEGORIES
             per_sign[row["sign"]] = per_sign.get(row["sign"], 0) + 1
         assert set(per_sign) == SIGNS and min(per_sign.values()) >= 40, (round_name, per_sign)
         assert len(rows["benign"]) >= 600

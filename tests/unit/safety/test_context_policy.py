@@ -35,7 +35,12 @@ def test_a_denial_the_writer_undercuts_is_urgent(safety_screen, text):
         ("i'm not suicidal", "none"),
         ("no thoughts of hurting myself", "none"),
         ("i promised my kids i would never kill myself", "none"),
+        # A "but" about something else leaves a denial a denial; one that trails off, hedges or
+        # says the writer is not well does not.
         ("im not suicidal but im exhausted", "review"),
+        ("i'm not suicidal but work is busy this week", "none"),
+        ("i won't kill myself, but...", "review"),
+        ("i'm not going to hurt myself but idk", "review"),
     ],
 )
 def test_a_plain_denial_stays_low(safety_screen, text, level):
@@ -222,8 +227,9 @@ def test_current_level_is_checked(tmp_path, changes, problem):
 
 
 def test_a_bare_mention_the_writer_wants_again_or_still_does_is_urgent(safety_screen):
-    # sh.mention is review alone and takes current_level urgent.
-    assert _level(safety_screen, "we talked about self harm in group today") == "review"
+    # sh.mention is review alone and takes current_level urgent; a group session's topic is none.
+    assert _level(safety_screen, "my therapist asked about self harm") == "review"
+    assert _level(safety_screen, "we talked about self harm in group today") == "none"
     assert _level(safety_screen, "i used to self harm and i've been wanting to again") == "urgent"
     assert _level(safety_screen, "i haven't self harmed in a year but tonight i want to so badly") == "urgent"
     assert _level(safety_screen, "my sister used to self harm and she wants to again") == "review"

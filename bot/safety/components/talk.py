@@ -1,0 +1,150 @@
+"""Talk about suicide, not risk: what ties a mention to the writer, or to a thing, a topic or a title.
+
+Helpers of the context step (context.py); see bot/safety/README.md, "Level policy".
+Each takes a sentence span, the target span and the sentence's ConText modifiers.
+"""
+from typing import List
+
+from spacy.tokens import Doc, Span
+
+_FIRST_PERSON = frozenset({"i", "me", "my", "myself", "mine"})
+# A CURRENT phrase with one of these words says a
+# state goes on ("still", "again"); the others only date the talk ("today's group topic was suicide").
+_STATE_WORDS = frozenset({"now", "again", "still", "lately", "recently", "currently"})
+# "i" + one of these after "and", "so", a comma...: the writer's present state ("... and i keep thinking
+# about it"), which ties a topic to the writer. Narrower than _PRESENT_AFTER_I: "and i think it's
+# important" says nothing of the writer's state.
+_STATE_AFTER_I = frozenset("want wanna feel keep can wish need hate still constantly always".split())
+# Cues that the writer's thoughts of it persist ("... i can't stop thinking about it").
+_PERSISTING = frozenset(
+    {"ctx.ambivalence.keep_thinking", "ctx.ambivalence.think_about_it", "ctx.ambivalence.cant_stop",
+     "ctx.ambivalence.on_my_mind", "ctx.ambivalence.sometimes_i_wish"}
+)
+# The bare words of a mention: with nobody in the sentence they can be about a thing.
+_BARE_MENTIONS = frozenset({"suicide", "suicides", "suicidal", "suicidality"})
+_PEOPLE = _FIRST_PERSON | frozenset({"we", "us", "our", "ours", "ourselves", "im", "ive", "id"})
+# A sentence that opens with one of these has most likely dropped "I" ("been reading about suicide").
+_DROPPED_SUBJECT = frozenset(
+    """been keep kept can could cannot ca want wanna need feel felt think thought love hate wish just still
+    gonna tryna trying tried am was started start stop stopped cant dont do did really so always constantly
+    literally honestly lowkey kinda obsessed reading googling researching""".split()
+)
+# Words between a copula and the mention it predicates ("is basically suicide", "looks kinda suicidal").
+_HEDGES = frozenset(
+    """so basically literally pretty much practically just kinda kind of totally absolutely borderline
+    actually honestly like a complete total pure utterly downright straight up bit little""".split()
+)
+_COPULAS = frozenset({"be", "look", "seem", "sound", "become"})
+# A phrase in quotes in a sentence that names one of these is a title ("the song 'i want to die'").
+_QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "\u00ab", "\u00bb", "`"})
+_TITLE_NOUNS = frozenset(
+    """song track album lyric lyrics band film movie show series episode book novel title single playlist podcast
+    documentary artist singer rapper soundtrack chorus verse listen sing hum stream blast""".split()
+)
+# Next to these the mention is about a method or a wish, never mere talk ("painless suicide methods").
+_RISK_HEADS = frozenset(
+    """method methods way ways plan plans note notes letter letters pact forum forums kit bag pills spot spots site
+    sites location locations vibes mode bridge rope gun""".split()
+)
+_RISK_ADJECTIVES = frozenset(
+    """painless quick quickest easy easiest best effective peaceful successful guaranteed fast clean quiet""".split()
+)
+# After a denial, a "but" followed by one of these leaves the denial open or says the writer is not
+# well ("i'm not suicidal, but sometimes i wonder", "... but i'm scared", "... but i'm exhausted"); a
+# "but" about something else does not ("i'm not suicidal but work is busy", "... but i need to talk").
+_OPENING = frozenset(
+    """idk unsure sure maybe sometimes sometime might could scared afraid terrified tempting tempted close part wish
+    wonder wondering thoughts urges urge unless exhausted tired drained sad low depressed struggling overwhelmed
+    hopeless empty numb lonely miserable awful terrible bad rough hard broken lost down anxious stressed hurting
+    worn""".split()
+)
+# A mention as the object of one of these is talk about a topic ("research into suicide").
+_TOPIC_PREPOSITIONS = frozenset({"about", "on", "of", "regarding", "re", "around", "into", "for", "among", "to"})
+
+
+def ties_writer(sent: Span, modifiers: list, target: Span, clauses: List[int]) -> bool:
+    """True if the sentence ties a mention to the writer's present, so it is not mere talk.
+
+    Anywhere in the sentence: a present-tense clause of the writer ("... and i keep
+    thinking about it"), a phrase that says it goes on ("the urges never left"), or the
+    writer with a state marker ("now", "again", "still"; not a date such as "today") or a
+    cue that thoughts persist ("... i think about it").
+    """
+    if any(m.category == "CURRENT_WISH" for m in modifiers):
+        return True
+    doc = sent.doc
+    for c in clauses:
+        verbs = [t for t in doc[c + 1 : min(sent.end, c + 3)] if t.norm_ not in ("am", "'m")][:1]
+        if any(t.norm_ in _STATE_AFTER_I or t.lemma_ in _STATE_AFTER_I for t in verbs):
+            return True
+    writer = any(t.norm_ in _FIRST_PERSON for t in sent if not (target.start <= t.i < target.end))
+    persists = any(m.rule.metadata["id"] in _PERSISTING for m in modifiers)
+    return writer and (persists or goes_on(sent.doc, modifiers))
+
+
+def goes_on(doc: Doc, modifiers: list) -> bool:
+    """True if a phrase says a state goes on: CURRENT_WISH, or "now", "again", "still" (not a date)."""
+    return any(
+        m.category == "CURRENT_WISH"
+        or (m.category == "CURRENT" and any(t.norm_ in _STATE_WORDS for t in doc[slice(*m.modifier_span)]))
+        for m in modifiers
+    )
+
+
+def impersonal(sent: Span, target: Span, modifiers: list) -> bool:
+    """True if a bare mention is said of a thing: the sentence names no person at all.
+
+    The mention must be one word ("suicide", "suicidal"), in a statement (not a
+    question), with at least three other words, no person (the writer, "we", or
+    anyone a context rule names), nothing about a method ("painless suicide
+    methods"), and attached to a thing: predicated of a subject ("the pass was
+    suicidal", "going out in this storm is suicide") or the object of a topic
+    preposition ("research into suicide"). A sentence that seems to have dropped
+    "I" ("been reading about suicide", "looking for suicide ...") is not.
+    """
+    doc = sent.doc
+    if len(target) != 1 or target[0].norm_ not in _BARE_MENTIONS:
+        return False
+    others = [t for t in sent if t.is_alpha and not (target.start <= t.i < target.end)]
+    if len(others) < 3 or any(t.text == "?" for t in sent):
+        return False
+    if any(t.norm_ in _PEOPLE for t in sent) or any(m.category == "OTHER_PERSON" for m in modifiers):
+        return False
+    before = doc[target.start - 1] if target.start > sent.start else None
+    after = doc[target.end] if target.end < sent.end else None
+    if (after is not None and after.norm_ in _RISK_HEADS) or (before is not None and before.norm_ in _RISK_ADJECTIVES):
+        return False
+    opens_with = others[0].norm_ if others[0].i < target.start else ""
+    if opens_with in _DROPPED_SUBJECT:
+        return False
+    # Predicated of a subject: "<subject> is (basically) suicide"; the subject may be a gerund.
+    k = target.start - 1
+    while k > sent.start and doc[k].norm_ in _HEDGES:
+        k -= 1
+    if k > sent.start and doc[k].lemma_ in _COPULAS:
+        return any(t.is_alpha for t in doc[sent.start : k])
+    if opens_with.endswith(("ing", "ed")):
+        return False
+    return before is not None and before.norm_ in _TOPIC_PREPOSITIONS
+
+
+def quoted_title(sent: Span, target: Span) -> bool:
+    """True if the target stands inside quotes, within 12 words, in a sentence that names a song, film or book."""
+    doc = sent.doc
+    opening = [t.i for t in doc[max(sent.start, target.start - 12) : target.start] if t.text in _QUOTES]
+    closing = [t.i for t in doc[target.end : min(sent.end, target.end + 12)] if t.text in _QUOTES]
+    if not opening or not closing:
+        return False
+    return any(t.lemma_ in _TITLE_NOUNS or t.norm_ in _TITLE_NOUNS for t in sent)
+
+
+def contrast_open(sent: Span, after: int) -> bool:
+    """True if the "but" clause ending at token `after` leaves a denial open.
+
+    It trails off ("I won't kill myself, but..."; at most one word follows),
+    hedges ("but sometimes", "but I'm scared", "but idk") or says the writer is
+    not well ("but I'm exhausted"). A "but" about something else ("I'm not
+    suicidal but work is busy") leaves the denial a denial.
+    """
+    words = [t for t in sent.doc[after : sent.end] if t.is_alpha]
+    return len(words) <= 1 or any(t.norm_ in _OPENING or t.lemma_ in _OPENING for t in words)
