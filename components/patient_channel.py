@@ -8,7 +8,9 @@ request validation with clear 400/413 answers, a polite refusal for senders
 who are not enrolled (their message is stored nowhere), and no message text in
 the logs. It remembers each
 sender's last message for a short while (in memory) and passes it on with the
-next one, so the safety screen can read a sentence typed in pieces.
+next one, so the safety screen can read a sentence typed in pieces; and the
+closed question the assistant asked last (a checklist item, a questionnaire
+item), so a short typed answer is read as an answer to it.
 """
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ from bot.service.chat_gate import NOT_ENROLLED, RejectedRequest, enrolment_statu
 from bot.service.credentials import CredentialError, bearer_token, check_chat_token
 from bot.service.failsafe import crisis_fallback, domain_response, failsafe_text
 from bot.conversation.crisis import format_resources, load_crisis_context
-from bot.conversation.routing import intent_for
+from bot.conversation.routing import closed_question, intent_for
 from bot.safety import screen
-from bot.safety.fragments import PREVIOUS_TEXT_KEY, RecentMessages, screen_with_previous
+from bot.safety.answers import ANSWERING_KEY, screen_reply
+from bot.safety.fragments import PREVIOUS_TEXT_KEY, RecentMessages
 from bot.config.settings import load_settings
 from bot.storage.db import make_engine, make_session_factory
 
@@ -37,6 +40,8 @@ logger = logging.getLogger(__name__)
 # If the database cannot answer quickly, the patient is served anyway:
 # a crisis message must never wait on an enrollment lookup.
 ENROLLMENT_LOOKUP_SECONDS = 2.0
+# A closed question is remembered this long; a reply after it is read on its own.
+QUESTION_SECONDS = 30 * 60.0
 
 
 class PatientRestInput(InputChannel):
@@ -63,6 +68,7 @@ class PatientRestInput(InputChannel):
         self._discharged_crisis_text = domain_response("utter_discharged_crisis")
         self._spool_dir = settings.spool_dir
         self._recent = RecentMessages()
+        self._asked = RecentMessages(ttl=QUESTION_SECONDS)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -97,6 +103,9 @@ class PatientRestInput(InputChannel):
             previous = self._recent.swap(incoming.sender, incoming.text)
             if status == "discharged":
                 return response.json(await self._discharged_reply(incoming, previous))
+            question = self._asked.get(incoming.sender)
+            metadata = {key: value for key, value in ((PREVIOUS_TEXT_KEY, previous), (ANSWERING_KEY, question))
+                        if value}
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
@@ -105,25 +114,29 @@ class PatientRestInput(InputChannel):
                         collector,
                         incoming.sender,
                         input_channel=self.name(),
-                        metadata={PREVIOUS_TEXT_KEY: previous} if previous else None,
+                        metadata=metadata or None,
                     )
                 )
             except Exception:
                 logger.exception("handling a patient message failed (text not logged)")
             replies = collector.messages
-            failsafe = await self._failsafe_if_needed(incoming, previous, replies)
+            last = next((reply for reply in reversed(replies) if reply.get("text")), None)
+            self._asked.put(incoming.sender, closed_question(last) if last else None)
+            failsafe = await self._failsafe_if_needed(incoming, previous, question, replies)
             return response.json(replies + failsafe)
 
         return webhook
 
-    async def _failsafe_if_needed(self, incoming, previous: Optional[str], replies: list[dict]) -> list[dict]:
+    async def _failsafe_if_needed(
+        self, incoming, previous: Optional[str], question: Optional[str], replies: list[dict]
+    ) -> list[dict]:
         """The crisis lines, if the assistant's replies lack them when they are needed.
 
         Needed when the assistant said nothing at all, or when the message is a
         crisis and the replies do not carry the clinic's crisis lines (the
         action server being down, say). Never leave a patient with nothing.
         """
-        crisis = intent_for(screen_with_previous(screen, previous, incoming.text).to_dict()) is not None
+        crisis = intent_for(screen_reply(screen, incoming.text, previous, question).to_dict()) is not None
         if replies and not crisis:
             return []
         loop = asyncio.get_running_loop()

@@ -6,12 +6,14 @@ data/rules/ can route the conversation from any state, even mid-form. Every
 message carries its assessment under the `safety` key of its parse data, where
 actions and the turn recorder read it. A message is also read after the
 sender's previous one when the channel passes it in the metadata
-(`previous_text`), so a sentence typed in pieces is still screened.
+(`previous_text`), so a sentence typed in pieces is still screened, and as an
+answer to the closed question the assistant asked before it (`answering`; see
+bot/safety/answers.py).
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -29,7 +31,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.conversation.routing import intent_for
 from bot.safety import screen
-from bot.safety.fragments import PREVIOUS_TEXT_KEY, screen_with_previous
+from bot.safety.answers import ANSWERING_KEY, screen_reply
+from bot.safety.fragments import PREVIOUS_TEXT_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +67,10 @@ class SafetyScreen(GraphComponent):
         """Attach an assessment to each message; take over the intent in a crisis."""
         for message in messages:
             metadata = message.get("metadata") or {}
-            previous = metadata.get(PREVIOUS_TEXT_KEY) if isinstance(metadata, dict) else None
+            previous = _text_or_none(metadata, PREVIOUS_TEXT_KEY)
+            question = _text_or_none(metadata, ANSWERING_KEY)
             text = message.get(TEXT) or ""
-            assessment = screen_with_previous(screen, previous if isinstance(previous, str) else None, text).to_dict()
+            assessment = screen_reply(screen, text, previous, question).to_dict()
             message.set(SAFETY_KEY, assessment, add_to_output=True)
             intent = intent_for(assessment)
             if intent is None:
@@ -76,3 +80,8 @@ class SafetyScreen(GraphComponent):
             message.set(INTENT_RANKING_KEY, [predicted], add_to_output=True)
             logger.info("safety screen: %s -> intent %s", assessment["level"], intent)
         return messages
+
+
+def _text_or_none(metadata: Any, key: str) -> Optional[str]:
+    value = metadata.get(key) if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) else None

@@ -22,3 +22,25 @@ def intent_for(assessment: Mapping) -> Optional[str]:
     if categories and categories <= MEDICAL_CATEGORIES:
         return MEDICAL_INTENT
     return CRISIS_INTENT
+
+
+# Buttons that answer with one of these intents make the assistant's message a
+# closed question: the preparation checklist's Ready / Not yet, a questionnaire's ratings.
+CLOSED_ANSWER_INTENTS = frozenset({"inform_readiness", "inform_rating"})
+
+
+def closed_question(reply: Mapping) -> Optional[str]:
+    """The text of an assistant message that asks a closed question, else None.
+
+    Closed: it has buttons, and every button answers with one of
+    CLOSED_ANSWER_INTENTS. A greeting with buttons that offer a questionnaire
+    ("how are you doing today?") is an open question.
+    """
+    buttons = reply.get("buttons") or []
+    if not buttons or not reply.get("text"):
+        return None
+    for button in buttons:
+        payload = str(button.get("payload") or "") if isinstance(button, Mapping) else ""
+        if not payload.startswith("/") or payload[1:].split("{", 1)[0] not in CLOSED_ANSWER_INTENTS:
+            return None
+    return str(reply["text"])

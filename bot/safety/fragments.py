@@ -78,14 +78,17 @@ def _with_join(screen: Callable[[str], Assessment], alone: Assessment, previous:
 
 
 class RecentMessages:
-    """The last message of each sender, kept for FRAGMENT_SECONDS, in memory only.
+    """The last message of each sender, kept for `ttl` seconds, in memory only.
 
     Bounded: the least recently heard senders are forgotten first. Thread-safe.
     """
 
-    def __init__(self, max_senders: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_senders: int = 10_000, clock: Callable[[], float] = time.monotonic, ttl: float = FRAGMENT_SECONDS
+    ) -> None:
         self._max = max_senders
         self._clock = clock
+        self._ttl = ttl
         self._items: "OrderedDict[str, Tuple[float, str]]" = OrderedDict()
         self._lock = threading.Lock()
 
@@ -94,9 +97,26 @@ class RecentMessages:
         now = self._clock()
         with self._lock:
             previous = self._items.pop(sender, None)
-            self._items[sender] = (now, text)
-            while len(self._items) > self._max:
-                self._items.popitem(last=False)
-        if previous is None or now - previous[0] > FRAGMENT_SECONDS:
+            self._store(sender, now, text)
+        return previous[1] if previous is not None and now - previous[0] <= self._ttl else None
+
+    def get(self, sender: str) -> Optional[str]:
+        """The sender's remembered text, if it is recent."""
+        with self._lock:
+            item = self._items.get(sender)
+        if item is None or self._clock() - item[0] > self._ttl:
             return None
-        return previous[1]
+        return item[1]
+
+    def put(self, sender: str, text: Optional[str]) -> None:
+        """Remember `text` for the sender (None forgets what was there)."""
+        now = self._clock()
+        with self._lock:
+            self._items.pop(sender, None)
+            if text is not None:
+                self._store(sender, now, text)
+
+    def _store(self, sender: str, now: float, text: str) -> None:
+        self._items[sender] = (now, text)
+        while len(self._items) > self._max:
+            self._items.popitem(last=False)

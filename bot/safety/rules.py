@@ -351,6 +351,12 @@ def parse_context(source: Source, record: dict) -> ContextRule:
     )
 
 
+def load_lexicon(rules_dir: Optional[Path] = None) -> Dict[str, Tuple[str, ...]]:
+    """The named alternatives of lexicon.jsonl alone (default: the packaged rules), checked."""
+    directory = Path(rules_dir) if rules_dir is not None else DEFAULT_RULES_DIR
+    return _load_lexicon(directory / "lexicon.jsonl")
+
+
 def _load_lexicon(path: Path) -> Dict[str, Tuple[str, ...]]:
     macros: Dict[str, Tuple[str, ...]] = {}
     seen: Dict[str, Source] = {}

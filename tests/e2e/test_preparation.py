@@ -2,14 +2,18 @@
 offered preparation, sets an intention and walks the clinic's checklist; both are stored, and
 what is left shows for the therapist."""
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from bot.clinic.enrolment import enrol_patient
 from bot.clinic.preparation import preparation_gaps
-from bot.storage.models import Clinic, Clinician, InfusionSession, Intention, Patient, PreparationAnswer, utcnow
+from bot.safety.answers import AS_ANSWER
+from bot.storage.models import (
+    Clinic, Clinician, CrisisAlert, InfusionSession, Intention, Patient, PreparationAnswer, SafetyAssessment, utcnow,
+)
 from tests.servers import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -28,8 +32,11 @@ def _patient_with_infusion_tomorrow(servers, code):
         clinic = session.scalar(select(Clinic))
         therapist = session.scalar(select(Clinician).where(Clinician.role == "therapist"))
         patient = enrol_patient(session, clinic, display_name="Rowan", code=code, therapist_id=therapist.id)
-        infusion = InfusionSession(patient_id=patient.id, occurred_at=utcnow() + timedelta(hours=26), route="IM",
-                                   status="scheduled")
+        # Tomorrow at 10:00 on the patient's clock, whatever the hour of the run ("tomorrow" in the greeting).
+        zone = ZoneInfo(patient.timezone)
+        tomorrow = utcnow().astimezone(zone).date() + timedelta(days=1)
+        infusion = InfusionSession(patient_id=patient.id, occurred_at=datetime.combine(tomorrow, time(10, 0), zone),
+                                   route="IM", status="scheduled")
         session.add(infusion)
         session.flush()
         return patient.sender_id, patient.id, infusion.id
@@ -93,3 +100,34 @@ def test_a_crisis_while_setting_an_intention_gets_the_crisis_lines_at_once(serve
     assert "988" in crisis
     with servers.sessions() as session:
         assert session.scalar(select(Intention).where(Intention.patient_id == patient_id)) is None
+
+
+def test_a_typed_checklist_answer_is_read_as_an_answer_not_a_goodbye(servers):
+    """"ive arranged it" answers "Someone will take me home ...": the checklist goes on and nobody is paged.
+
+    On its own, with no question before it, the learned reader reads the same words as a goodbye.
+    """
+    from bot.safety import screen
+
+    answer = "ive arranged it"
+    assert screen(answer).is_crisis, "the reader no longer pages on these words alone; pick others"
+    sender, patient_id, infusion_id = _patient_with_infusion_tomorrow(servers, "E2E-PREP3")
+    servers.say(sender, "hi")
+    assert "1 of 5" in _texts(servers.say(sender, "/start_checklist"))
+    assert "2 of 5: Someone will take me home" in _texts(servers.say(sender, "ready"))
+    reply = _texts(servers.say(sender, answer))
+    assert "3 of 5" in reply and "988" not in reply
+
+    def recorded():
+        with servers.sessions() as session:
+            answered = session.scalar(select(PreparationAnswer).where(
+                PreparationAnswer.infusion_id == infusion_id, PreparationAnswer.item_id == "ride_home"))
+            flagged = session.scalars(select(SafetyAssessment).where(
+                SafetyAssessment.patient_id == patient_id, SafetyAssessment.level != "none")).all()
+            return (answered, flagged) if answered is not None and flagged else None
+    answered, flagged = wait_for(recorded)
+    assert answered.status == "confirmed"
+    assert [a.level for a in flagged] == ["review"]
+    assert any(AS_ANSWER in f["modifiers"] for f in flagged[0].findings)
+    with servers.sessions() as session:
+        assert session.scalar(select(CrisisAlert).where(CrisisAlert.patient_id == patient_id)) is None
