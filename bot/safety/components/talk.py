@@ -148,3 +148,53 @@ def contrast_open(sent: Span, after: int) -> bool:
     """
     words = [t for t in sent.doc[after : sent.end] if t.is_alpha]
     return len(words) <= 1 or any(t.norm_ in _OPENING or t.lemma_ in _OPENING for t in words)
+
+
+# After a bare mention, these words make it a predicate, a clause or the writer's own state, never the
+# first half of a name ("suicide is ...", "suicidal again", "suicidal af", "suicide by ...").
+_NOT_A_HEAD = frozenset(
+    """is was be been being are were am seems seem seemed feels feel felt sounds sound looks look keeps keep kept
+    crosses crossed cross pops popped has had have would could will might can may should must does did do
+    and or but nor so then than because cause cuz bc if when while as by in of for to at on with without from into
+    about like again now tonight today lately recently rn atm af asf tbh ngl fr lol lmao honestly really still
+    always constantly never just too also all every though tho anymore yet ever again already soon
+    i me my myself mine im ive id you your he him his she her they them their we us our it its this that
+    these those there here the a an some any no not became becomes become started starts start happened happens
+    happen makes made took takes gets got left leaves runs ran run came comes come went goes go stays stayed stay
+    painful painless easy easier quick quicker selfish wrong right real okay normal common rare bad good better
+    worse possible legal illegal""".split()
+)
+# Heads that make a compound about risk itself, or about help with it ("suicide note", "suicidal thoughts").
+_RISK_COMPOUNDS = _RISK_HEADS | frozenset(
+    """note notes letter letters pact pacts attempt attempts watch thoughts thought ideation ideations urge urges
+    risk risks hotline hotlines line lines helpline helplines prevention crisis feelings feeling mood moods state
+    states episode episodes phase phases tendencies tendency impulses impulse ideas idea fantasies fantasy
+    mindset spiral thinking vest survivor survivors loss losses ward assessment screening number text chat call
+    counsellor counselor plan plans method methods mode""".split()
+)
+
+
+def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
+    """True if a bare mention is the first half of a name for a thing ("the suicide burger", "suicide squats").
+
+    The mention is one word, the next word is an ordinary word that is neither
+    a predicate or clause word ("suicide is", "suicidal again") nor a head about
+    risk or help ("suicide note", "suicidal thoughts"), nothing says the writer
+    is in it (no "i", "me", "my" within two words after the pair), the
+    sentence is not a question ("is suicide painful?"), and nothing says it
+    goes on.
+    """
+    doc = sent.doc
+    if len(target) != 1 or target[0].norm_ not in _BARE_MENTIONS or target.end >= sent.end:
+        return False
+    if any(t.text == "?" for t in sent):
+        return False
+    head = doc[target.end]
+    if not head.is_alpha or len(head.text) < 3 or head.norm_ in _NOT_A_HEAD or head.norm_ in _RISK_COMPOUNDS:
+        return False
+    if head.lemma_ in _RISK_COMPOUNDS:
+        return False
+    after = doc[head.i + 1 : min(sent.end, head.i + 3)]
+    if any(t.norm_ in _FIRST_PERSON for t in after):
+        return False
+    return not any(m.category == "CURRENT_WISH" for m in modifiers)

@@ -19,6 +19,10 @@ def _level(screen, text):
         "coach made us do suicide sprints until we nearly threw up",
         'the song "i want to die" by that band is so catchy',
         "the bbc piece on male suicide was really good",
+        # The first half of a name for a thing.
+        "tried the suicide burger challenge at the diner",
+        "suicide squats at the gym today, my legs are gone",
+        "watched a guy parallel park a van on a hill. suicidal confidence, respect",
     ],
 )
 def test_talk_about_suicide_is_none(safety_screen, text):
@@ -40,6 +44,10 @@ def test_talk_about_suicide_is_none(safety_screen, text):
         ("suicidal thoughts are common after loss", "review"),
         ("suicide runs in my family", "review"),
         ("i need the suicide hotline number", "review"),
+        # A name's first half only when nothing ties it to the writer and it is not a question.
+        ("suicide haunts me every night", "review"),
+        ("is suicide painful?", "review"),
+        ("i wrote a suicide note", "emergency"),
     ],
 )
 def test_a_mention_tied_to_the_writer_or_a_method_stays(safety_screen, text, level):
