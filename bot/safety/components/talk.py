@@ -162,7 +162,9 @@ _NOT_A_HEAD = frozenset(
     these those there here the a an some any no not became becomes become started starts start happened happens
     happen makes made took takes gets got left leaves runs ran run came comes come went goes go stays stayed stay
     painful painless easy easier quick quicker selfish wrong right real okay normal common rare bad good better
-    worse possible legal illegal""".split()
+    worse possible legal illegal last next first second this yesterday tomorrow year years month months week
+    weeks night nights morning mornings evening evenings day days most many some several half every each more
+    less much mostly sometimes often daily nightly weekly everyday twice once thing things time times""".split()
 )
 # Heads that make a compound about risk itself, or about help with it ("suicide note", "suicidal thoughts").
 _RISK_COMPOUNDS = _RISK_HEADS | frozenset(

@@ -48,6 +48,8 @@ def test_talk_about_suicide_is_none(safety_screen, text):
         ("suicide haunts me every night", "review"),
         ("is suicide painful?", "review"),
         ("i wrote a suicide note", "emergency"),
+        ("lost my dad to suicide last spring", "review"),
+        ("suicidal most days", "review"),
     ],
 )
 def test_a_mention_tied_to_the_writer_or_a_method_stays(safety_screen, text, level):
