@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 # a crisis message must never wait on an enrollment lookup.
 ENROLLMENT_LOOKUP_SECONDS = 2.0
 # A closed question is remembered this long; a reply after it is read on its own.
-QUESTION_SECONDS = 30 * 60.0
+QUESTION_SECONDS = 10 * 60.0
 
 
 class PatientRestInput(InputChannel):
@@ -102,8 +102,10 @@ class PatientRestInput(InputChannel):
                 )
             previous = self._recent.swap(incoming.sender, incoming.text)
             if status == "discharged":
+                self._asked.put(incoming.sender, None)
                 return response.json(await self._discharged_reply(incoming, previous))
-            question = self._asked.get(incoming.sender)
+            # Single use: a second message sent before this one's reply is read without the question.
+            question = self._asked.take(incoming.sender)
             metadata = {key: value for key, value in ((PREVIOUS_TEXT_KEY, previous), (ANSWERING_KEY, question))
                         if value}
             collector = CollectingOutputChannel()

@@ -25,8 +25,9 @@ def intent_for(assessment: Mapping) -> Optional[str]:
 
 
 # Buttons that answer with one of these intents make the assistant's message a
-# closed question: the preparation checklist's Ready / Not yet, a questionnaire's ratings.
-CLOSED_ANSWER_INTENTS = frozenset({"inform_readiness", "inform_rating"})
+# closed question: the preparation checklist's Ready / Not yet. Ratings are not
+# here: a questionnaire's item 9 or a distress rating is asked to find risk.
+CLOSED_ANSWER_INTENTS = frozenset({"inform_readiness"})
 
 
 def closed_question(reply: Mapping) -> Optional[str]:
@@ -34,7 +35,7 @@ def closed_question(reply: Mapping) -> Optional[str]:
 
     Closed: it has buttons, and every button answers with one of
     CLOSED_ANSWER_INTENTS. A greeting with buttons that offer a questionnaire
-    ("how are you doing today?") is an open question.
+    ("how are you doing today?") is an open question, and so is a rating.
     """
     buttons = reply.get("buttons") or []
     if not buttons or not reply.get("text"):

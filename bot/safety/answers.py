@@ -8,13 +8,16 @@ it", "its all taken care of". The phrase rules read such answers as answers
 (they need more words than that to fire), but the learned reader has never
 seen the question and scores them as preparations for death.
 
-So a reply to a closed question that is made only of an answer's words
-("ive arranged it", "its all taken care of", "not yet", "nearly every day":
-the lexicon's PLAIN_ANSWER), and whose only finding at `urgent` or above comes
-from the learned reader, is lowered to `review`: the therapist still sees it,
-nobody is paged. A phrase rule's finding is never lowered, and a reply with
-any other word ("ready. ive taken all my pills", "wont need a ride where im
-going") is read as it stands.
+So a reply to the checklist's readiness question that is only its answer
+(an answer word from the lexicon's ANSWER_WORD, with nothing beside it but
+PLAIN_ANSWER's small words and punctuation: "ive arranged it", "its all
+taken care of", "not yet"), and whose only finding is the learned reader's,
+is lowered to `review`: the therapist still sees it, nobody is paged. Any
+phrase rule's finding, a finding read across the previous message, or any
+other word, emoji or script in the reply, and it is read as it stands
+("ready. ive taken all my pills", "wont need a ride where im going").
+Rating questions are never closed (bot/conversation/routing.py): item 9 of
+the PHQ-9 or a distress rating is asked to find risk.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Callable, FrozenSet, Optional, Tuple
 
-from bot.safety.fragments import screen_with_previous
+from bot.safety.fragments import CONTINUED, screen_with_previous
 from bot.safety.model import Assessment, assessment_from_findings, cap_level, level_rank
 from bot.safety.rules import load_lexicon
 
@@ -35,37 +38,50 @@ MAX_ANSWER_WORDS = 8
 AS_ANSWER = "answer to the assistant's question"
 _URGENT = level_rank("urgent")
 _WORD = re.compile(r"[a-z0-9']+")
+# What may be left of a plain answer once its words are gone: spaces, ASCII punctuation, a thumbs-up, a tick.
+_LEFTOVER = re.compile(r"[\s!-/:-@\[-`{-~\u2019\U0001F44D\u2705]+")
 
 
 @lru_cache(maxsize=1)
-def _plain_answer() -> Tuple[FrozenSet[Tuple[str, ...]], int]:
-    phrases = frozenset(tuple(_WORD.findall(p.lower())) for p in load_lexicon()["PLAIN_ANSWER"])
-    return phrases, max(len(p) for p in phrases)
+def _vocabulary() -> Tuple[FrozenSet[Tuple[str, ...]], FrozenSet[Tuple[str, ...]], int]:
+    lexicon = load_lexicon()
+    answers = frozenset(tuple(_WORD.findall(p.lower())) for p in lexicon["ANSWER_WORD"])
+    beside = frozenset(tuple(_WORD.findall(p.lower())) for p in lexicon["PLAIN_ANSWER"])
+    return answers, beside, max(len(p) for p in answers | beside)
 
 
 def is_plain_answer(text: str) -> bool:
-    """True if `text` is made only of an answer's words (punctuation and emoji aside), and has a word."""
-    words = _WORD.findall(text.lower().replace("\u2019", "'"))
+    """True if `text` is only an answer: an answer word, small words beside it, and punctuation."""
+    lowered = text.lower().replace("\u2019", "'")
+    if _LEFTOVER.sub("", _WORD.sub("", lowered)):
+        return False  # an emoji, a symbol or another script says something the words do not
+    words = _WORD.findall(lowered)
     if not words or len(words) > MAX_ANSWER_WORDS:
         return False
-    phrases, longest = _plain_answer()
-    i = 0
+    answers, beside, longest = _vocabulary()
+    i, answered = 0, False
     while i < len(words):
         for n in range(min(longest, len(words) - i), 0, -1):
-            if tuple(words[i : i + n]) in phrases:
+            phrase = tuple(words[i : i + n])
+            if phrase in answers or phrase in beside:
+                answered = answered or phrase in answers
                 i += n
                 break
         else:
             return False
-    return True
+    return answered
 
 
 def read_as_answer(assessment: Assessment, question: Optional[str], text: str) -> Assessment:
-    """`assessment`, with learned findings capped at `review` if `text` is a plain answer to `question`."""
+    """`assessment`, with learned findings capped at `review` if `text` only answers the closed `question`."""
     if not question:
         return assessment
-    paging = [f for f in assessment.findings if level_rank(f.level) >= _URGENT]
-    if not paging or any(not f.rule.startswith("learned.") for f in paging) or not is_plain_answer(text):
+    found = [f for f in assessment.findings if f.level != "none"]
+    if not any(level_rank(f.level) >= _URGENT for f in found):
+        return assessment
+    if any(not f.rule.startswith("learned.") or CONTINUED in f.modifiers for f in found):
+        return assessment
+    if not is_plain_answer(text):
         return assessment
     findings = tuple(
         replace(f, level=cap_level(f.level, "review"), modifiers=f.modifiers + (AS_ANSWER,))

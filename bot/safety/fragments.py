@@ -108,6 +108,13 @@ class RecentMessages:
             return None
         return item[1]
 
+    def take(self, sender: str) -> Optional[str]:
+        """The sender's remembered text, if it is recent, forgotten as it is read (single use)."""
+        now = self._clock()
+        with self._lock:
+            item = self._items.pop(sender, None)
+        return item[1] if item is not None and now - item[0] <= self._ttl else None
+
     def put(self, sender: str, text: Optional[str]) -> None:
         """Remember `text` for the sender (None forgets what was there)."""
         now = self._clock()

@@ -164,7 +164,9 @@ _NOT_A_HEAD = frozenset(
     painful painless easy easier quick quicker selfish wrong right real okay normal common rare bad good better
     worse possible legal illegal last next first second this yesterday tomorrow year years month months week
     weeks night nights morning mornings evening evenings day days most many some several half every each more
-    less much mostly sometimes often daily nightly weekly everyday twice once thing things time times""".split()
+    less much mostly sometimes often daily nightly weekly everyday twice once thing things time times
+    after before during over until till cos whenever idk fml smh haha ugh bruh omg istg lmfao becoming getting
+    calling creeping""".split()
 )
 # Heads that make a compound about risk itself, or about help with it ("suicide note", "suicidal thoughts").
 _RISK_COMPOUNDS = _RISK_HEADS | frozenset(
@@ -172,7 +174,9 @@ _RISK_COMPOUNDS = _RISK_HEADS | frozenset(
     risk risks hotline hotlines line lines helpline helplines prevention crisis feelings feeling mood moods state
     states episode episodes phase phases tendencies tendency impulses impulse ideas idea fantasies fantasy
     mindset spiral thinking vest survivor survivors loss losses ward assessment screening number text chat call
-    counsellor counselor plan plans method methods mode""".split()
+    counsellor counselor plan plans method methods mode thots thot thougts thoughs tendancies tendancy ideaton
+    urgs feelins date dates intent intention message messages guide guides tips tip meds despair low headspace
+    depression mess tendencies""".split()
 )
 
 
@@ -180,23 +184,24 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
     """True if a bare mention is the first half of a name for a thing ("the suicide burger", "suicide squats").
 
     The mention is one word, the next word is an ordinary word that is neither
-    a predicate or clause word ("suicide is", "suicidal again") nor a head about
-    risk or help ("suicide note", "suicidal thoughts"), nothing says the writer
-    is in it (no "i", "me", "my" within two words after the pair), the
-    sentence is not a question ("is suicide painful?"), and nothing says it
-    goes on.
+    a predicate, clause or time word ("suicide is", "suicidal again", "suicide
+    last spring") nor a head about risk or help ("suicide note", "suicidal
+    thoughts"), and, as for impersonal(), the sentence names no person (the
+    writer included), has three other words, does not seem to drop its "I",
+    is not a question ("is suicide painful?") and is not dated to now.
     """
     doc = sent.doc
     if len(target) != 1 or target[0].norm_ not in _BARE_MENTIONS or target.end >= sent.end:
         return False
-    if any(t.text == "?" for t in sent):
+    others = [t for t in sent if t.is_alpha and not (target.start <= t.i < target.end)]
+    if len(others) < 3 or any(t.text == "?" for t in sent) or others[0].norm_ in _DROPPED_SUBJECT:
+        return False
+    # Nobody in the sentence, and nothing that dates it to now: "suicidal thots tonight" is not a name.
+    if any(t.norm_ in _PEOPLE for t in sent) or any(
+        m.category in ("OTHER_PERSON", "CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT") for m in modifiers
+    ):
         return False
     head = doc[target.end]
-    if not head.is_alpha or len(head.text) < 3 or head.norm_ in _NOT_A_HEAD or head.norm_ in _RISK_COMPOUNDS:
+    if not head.is_alpha or len(head.text) < 3:
         return False
-    if head.lemma_ in _RISK_COMPOUNDS:
-        return False
-    after = doc[head.i + 1 : min(sent.end, head.i + 3)]
-    if any(t.norm_ in _FIRST_PERSON for t in after):
-        return False
-    return not any(m.category == "CURRENT_WISH" for m in modifiers)
+    return not any(form in _NOT_A_HEAD or form in _RISK_COMPOUNDS for form in (head.norm_, head.lemma_))

@@ -49,11 +49,18 @@ def test_a_reply_with_more_than_an_answer_is_read_as_it_stands(full_screen, text
     ("ive arranged it", True),
     ("Yes, it's all taken care of 👍", True),
     ("not yet", True),
-    ("nearly every day honestly", True),
     ("", False),
     ("👍", False),
     ("ive said my goodbyes", False),
     ("yes " * 9, False),
+    # Small words alone are no answer, and "done" is not an answer word: "ive done it", "its done now".
+    ("ive done it", False),
+    ("its done now", False),
+    ("it is", False),
+    # An emoji or another script says something the words do not.
+    ("ive arranged it \u26b0\ufe0f", False),
+    ("ready \U0001F48A\U0001F48A", False),
+    ("ready. \u518d\u89c1", False),
 ])
 def test_a_plain_answer_is_made_of_answer_words_only(text, plain):
     assert is_plain_answer(text) is plain
@@ -64,8 +71,20 @@ def test_the_question_is_needed(full_screen, covert):
     assert read_as_answer(assessment, None, covert[0]) == assessment
 
 
+def test_a_closed_question_has_only_readiness_buttons():
+    assert closed_question({"text": RIDE_HOME, "buttons": READINESS}) == RIDE_HOME
+
+
+def test_a_finding_read_across_the_previous_message_is_never_lowered(full_screen, covert):
+    previous = "i cant do this anymore"
+    assert screen_reply(full_screen, covert[0], previous, RIDE_HOME) == screen_reply(full_screen, covert[0], previous)
+
+
 @pytest.mark.parametrize("reply", [
     {"text": "How are you doing today?"},
+    # A rating is asked to find risk: PHQ-9 item 9, a distress rating.
+    {"text": "Thoughts that you would be better off dead or of hurting yourself in some way",
+     "buttons": [{"title": "Not at all", "payload": '/inform_rating{"rating": 0}'}]},
     {"text": "How are you doing today?", "buttons": [{"title": "PHQ-9", "payload": "/start_questionnaire"}]},
     {"text": RIDE_HOME, "buttons": READINESS + [{"title": "Stop", "payload": "/stop"}]},
     {"text": "", "buttons": READINESS},

@@ -61,3 +61,13 @@ def test_a_failure_across_the_join_leaves_the_message_s_own_assessment(safety_sc
         assessment = screen_with_previous(flaky, "i want to", "die")
     assert assessment == safety_screen("die")
     assert "screening across the previous message failed" in caplog.text
+
+
+def test_a_taken_text_is_read_once():
+    now = [0.0]
+    recent = RecentMessages(clock=lambda: now[0], ttl=10.0)
+    recent.put("a", "question")
+    assert recent.take("a") == "question" and recent.take("a") is None
+    recent.put("a", "question")
+    now[0] = 11.0
+    assert recent.get("a") is None and recent.take("a") is None

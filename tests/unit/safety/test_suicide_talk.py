@@ -20,9 +20,9 @@ def _level(screen, text):
         'the song "i want to die" by that band is so catchy',
         "the bbc piece on male suicide was really good",
         # The first half of a name for a thing.
-        "tried the suicide burger challenge at the diner",
-        "suicide squats at the gym today, my legs are gone",
-        "watched a guy parallel park a van on a hill. suicidal confidence, respect",
+        "the diner's suicide burger challenge is undefeated",
+        "suicide squats at the gym are brutal",
+        "parking a van on that hill takes suicidal confidence",
     ],
 )
 def test_talk_about_suicide_is_none(safety_screen, text):
@@ -50,6 +50,10 @@ def test_talk_about_suicide_is_none(safety_screen, text):
         ("i wrote a suicide note", "emergency"),
         ("lost my dad to suicide last spring", "review"),
         ("suicidal most days", "review"),
+        # A person anywhere, a time, a typo of a risk word: not a name for a thing.
+        ("im in a suicidal headspace", "review"),
+        ("suicidal thots tonight", "review"),
+        ("suicidal after the infusion yesterday", "review"),
     ],
 )
 def test_a_mention_tied_to_the_writer_or_a_method_stays(safety_screen, text, level):
