@@ -13,8 +13,9 @@ So a reply to the checklist's readiness question that is only its answer
 PLAIN_ANSWER's small words and punctuation: "ive arranged it", "its all
 taken care of", "not yet"), and whose only finding is the learned reader's,
 is lowered to `review`: the therapist still sees it, nobody is paged. Any
-phrase rule's finding, a finding read across the previous message, or any
-other word, emoji or script in the reply, and it is read as it stands
+phrase rule's finding, a finding read across a previous message that was
+not an answer too, or any other word, emoji or script in the reply, and it
+is read as it stands
 ("ready. ive taken all my pills", "wont need a ride where im going").
 Rating questions are never closed (bot/conversation/routing.py): item 9 of
 the PHQ-9 or a distress rating is asked to find risk.
@@ -72,14 +73,22 @@ def is_plain_answer(text: str) -> bool:
     return answered
 
 
-def read_as_answer(assessment: Assessment, question: Optional[str], text: str) -> Assessment:
-    """`assessment`, with learned findings capped at `review` if `text` only answers the closed `question`."""
+def read_as_answer(
+    assessment: Assessment, question: Optional[str], text: str, previous: Optional[str] = None
+) -> Assessment:
+    """`assessment`, with learned findings capped at `review` if `text` only answers the closed `question`.
+
+    A finding read across the previous message keeps its level unless that
+    message was only an answer too ("ready" then "ive arranged it").
+    """
     if not question:
         return assessment
     found = [f for f in assessment.findings if f.level != "none"]
     if not any(level_rank(f.level) >= _URGENT for f in found):
         return assessment
-    if any(not f.rule.startswith("learned.") or CONTINUED in f.modifiers for f in found):
+    if any(not f.rule.startswith("learned.") for f in found):
+        return assessment
+    if any(CONTINUED in f.modifiers for f in found) and not (previous and is_plain_answer(previous)):
         return assessment
     if not is_plain_answer(text):
         return assessment
@@ -96,4 +105,4 @@ def screen_reply(
     screen: Callable[[str], Assessment], text: str, previous: Optional[str] = None, question: Optional[str] = None
 ) -> Assessment:
     """Screen a patient's message: read after their previous one, and as an answer to a closed question."""
-    return read_as_answer(screen_with_previous(screen, previous, text), question, text)
+    return read_as_answer(screen_with_previous(screen, previous, text), question, text, previous)

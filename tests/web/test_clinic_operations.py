@@ -98,7 +98,9 @@ def test_a_therapist_enrols_a_patient_and_schedules_the_course(client, auth, dem
     with demo() as session:
         robin = session.scalar(select(Patient).where(Patient.code == "CG-2001"))
     assert robin.therapist_id == world.therapist and robin.status == "active"
-    day = (utcnow() - timedelta(hours=2)).astimezone(ZoneInfo("America/Denver"))
+    # Two hours ago, but never before midnight: "today" on the clinic's clock, whatever the hour of the run.
+    local_now = utcnow().astimezone(ZoneInfo("America/Denver"))
+    day = max(local_now - timedelta(hours=2), local_now.replace(hour=0, minute=1, second=0, microsecond=0))
     client.post(f"/patients/{robin.id}/infusions", data={
         "infusion-day": day.strftime("%Y-%m-%d"), "infusion-at": day.strftime("%H:%M"), "infusion-route": "IV",
         "infusion-status": "scheduled", "infusion-dose_mg": "35"})

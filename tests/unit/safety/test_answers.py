@@ -91,3 +91,7 @@ def test_a_finding_read_across_the_previous_message_is_never_lowered(full_screen
 ])
 def test_an_open_question_is_not_closed(reply):
     assert closed_question(reply) is None
+
+
+def test_two_answers_in_a_row_are_still_answers(full_screen, covert):
+    assert screen_reply(full_screen, covert[0], "ready", RIDE_HOME).level == "review"
