@@ -3,9 +3,9 @@
 Helpers of the context step (context.py); see bot/safety/README.md, "Level policy".
 Each takes a sentence span, the target span and the sentence's ConText modifiers.
 """
-from typing import List
+from typing import List, Optional
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 _FIRST_PERSON = frozenset({"i", "me", "my", "myself", "mine"})
 # A CURRENT phrase with one of these words says a
@@ -91,6 +91,19 @@ def goes_on(doc: Doc, modifiers: list) -> bool:
     )
 
 
+def _lone_mention(sent: Span, target: Span, modifiers: list) -> Optional[List[Token]]:
+    """The sentence's other words if the target is a bare one-word mention in a statement of three
+    other words or more that names no person (the writer, "we", or anyone a context rule names)."""
+    if len(target) != 1 or target[0].norm_ not in _BARE_MENTIONS:
+        return None
+    others = [t for t in sent if t.is_alpha and not (target.start <= t.i < target.end)]
+    if len(others) < 3 or any(t.text == "?" for t in sent):
+        return None
+    if any(t.norm_ in _PEOPLE for t in sent) or any(m.category == "OTHER_PERSON" for m in modifiers):
+        return None
+    return others
+
+
 def impersonal(sent: Span, target: Span, modifiers: list) -> bool:
     """True if a bare mention is said of a thing: the sentence names no person at all.
 
@@ -103,12 +116,8 @@ def impersonal(sent: Span, target: Span, modifiers: list) -> bool:
     "I" ("been reading about suicide", "looking for suicide ...") is not.
     """
     doc = sent.doc
-    if len(target) != 1 or target[0].norm_ not in _BARE_MENTIONS:
-        return False
-    others = [t for t in sent if t.is_alpha and not (target.start <= t.i < target.end)]
-    if len(others) < 3 or any(t.text == "?" for t in sent):
-        return False
-    if any(t.norm_ in _PEOPLE for t in sent) or any(m.category == "OTHER_PERSON" for m in modifiers):
+    others = _lone_mention(sent, target, modifiers)
+    if others is None:
         return False
     before = doc[target.start - 1] if target.start > sent.start else None
     after = doc[target.end] if target.end < sent.end else None
@@ -191,15 +200,11 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
     is not a question ("is suicide painful?") and is not dated to now.
     """
     doc = sent.doc
-    if len(target) != 1 or target[0].norm_ not in _BARE_MENTIONS or target.end >= sent.end:
+    others = _lone_mention(sent, target, modifiers)
+    if others is None or target.end >= sent.end or others[0].norm_ in _DROPPED_SUBJECT:
         return False
-    others = [t for t in sent if t.is_alpha and not (target.start <= t.i < target.end)]
-    if len(others) < 3 or any(t.text == "?" for t in sent) or others[0].norm_ in _DROPPED_SUBJECT:
-        return False
-    # Nobody in the sentence, and nothing that dates it to now: "suicidal thots tonight" is not a name.
-    if any(t.norm_ in _PEOPLE for t in sent) or any(
-        m.category in ("OTHER_PERSON", "CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT") for m in modifiers
-    ):
+    # Nothing that dates it to now: "suicidal thots tonight" is not a name.
+    if any(m.category in ("CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT") for m in modifiers):
         return False
     head = doc[target.end]
     if not head.is_alpha or len(head.text) < 3:
