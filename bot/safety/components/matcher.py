@@ -9,7 +9,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
-from bot.safety.components.spans import TARGETS_GROUP, set_doc_extension, split_leading_choice
+from bot.safety.components.spans import TARGETS_GROUP, set_doc_extension
 from bot.safety.model import level_rank
 from bot.safety.patterns import split_end_anchor
 from bot.safety.rules import TargetRule
@@ -74,7 +74,10 @@ class SafetyTargetMatcher:
     A spaCy Matcher tries every pattern at every token, so its cost grows with
     patterns x tokens. Patterns are therefore grouped by the one or two words
     they cannot match without (preferring rare words), one Matcher per group,
-    and a text only runs the groups whose words it contains.
+    and a text only runs the groups whose words it contains. A leading choice
+    ({"IN": [...]}) stays one pattern: the groups already keep a matcher off
+    most sentences, and splitting it into one pattern per word cost seconds
+    of Matcher.add at start-up and saved nothing per message.
     """
 
     def __init__(self, nlp: Language, name: str):
@@ -131,7 +134,7 @@ class SafetyTargetMatcher:
             anchored.append((body, rule.id + _END_KEY if at_end else rule.id))
         # One Matcher.add call per matcher and key: each call has a fixed cost.
         batches: Dict[Tuple[int, str], Tuple[Matcher, List[List[dict]]]] = {}
-        for pattern, key_name in ((split, name) for body, name in anchored for split in split_leading_choice(body)):
+        for pattern, key_name in anchored:
             anchors = self._anchors(pattern)
             if not anchors:
                 if self._always is None:
@@ -155,45 +158,57 @@ class SafetyTargetMatcher:
         return self._count
 
     def _matches(self, doc: Doc) -> List[Tuple[int, int, int]]:
-        # Where each word occurs, by sentence; a pattern never spans two sentences.
+        # Where each word occurs, as a bit mask of sentences; a pattern never spans two sentences.
         table = doc.to_array([LEMMA, NORM, SENT_START]).tolist()
         starts = [0]
-        where: Dict[int, Set[int]] = {}
+        where: Dict[int, int] = {}
+        bit = 1
         for i, (lemma, norm, sent_start) in enumerate(table):
             if sent_start == 1 and i:
                 starts.append(i)
-            sentence = len(starts) - 1
-            where.setdefault(lemma, set()).add(sentence)
-            where.setdefault(norm, set()).add(sentence)
+                bit <<= 1
+            where[lemma] = where.get(lemma, 0) | bit
+            where[norm] = where.get(norm, 0) | bit
         starts.append(len(doc))
         keys = set()
         for word in where:
             keys.update(self._index.get(word, ()))
+        # Many groups share an anchor (the list of family members, say): work each out once.
+        masks: Dict[Tuple[int, ...], int] = {}
         found: List[Tuple[int, int, int]] = []
         for key in keys:
-            sentences: Set[int] = set()
-            for word in key[0]:
-                sentences |= where.get(word, set())
-            for anchor in key[1:]:
-                also: Set[int] = set()
-                for word in anchor:
-                    also |= where.get(word, set())
-                sentences &= also
+            sentences = -1
+            for anchor in key:
+                mask = masks.get(anchor)
+                if mask is None:
+                    mask = 0
+                    for word in anchor:
+                        mask |= where.get(word, 0)
+                    masks[anchor] = mask
+                sentences &= mask
+                if not sentences:
+                    break
             if not sentences:
                 continue
             matcher = self._groups[key]
             # One call per run of adjacent sentences: a call costs more than its tokens.
-            ordered = sorted(sentences)
-            run_start = ordered[0]
-            for j, sentence in enumerate(ordered):
-                if j + 1 < len(ordered) and ordered[j + 1] == sentence + 1:
-                    continue
-                begin, end = starts[run_start], starts[sentence + 1]
-                found.extend((k, begin + s, begin + e) for k, s, e in matcher(doc[begin:end]))
-                if j + 1 < len(ordered):
-                    run_start = ordered[j + 1]
+            sentence = 0
+            while sentences:
+                while not sentences & 1:
+                    sentences >>= 1
+                    sentence += 1
+                first = sentence
+                while sentences & 1:
+                    sentences >>= 1
+                    sentence += 1
+                begin, end = starts[first], starts[sentence]
+                # allow_missing: the lemmatizer runs first, and checking that it did costs more than matching.
+                if begin == 0 and end == len(doc):
+                    found.extend(matcher(doc, allow_missing=True))
+                else:
+                    found.extend((k, begin + s, begin + e) for k, s, e in matcher(doc[begin:end], allow_missing=True))
         if self._always is not None:
-            found.extend(self._always(doc))
+            found.extend(self._always(doc, allow_missing=True))
         return found
 
     def _resolve(self, candidates: List[Tuple[str, int, int]]) -> List[Tuple[str, int, int]]:
