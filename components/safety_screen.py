@@ -4,7 +4,8 @@ Placed last in the pipeline. At `urgent` or above it replaces the predicted
 intent with `crisis` (or `medical_red_flag`) at confidence 1.0, so the rules in
 data/rules/ can route the conversation from any state, even mid-form. Every
 message carries its assessment under the `safety` key of its parse data, where
-actions and the turn recorder read it. A message is also read after the
+actions and the turn recorder read it; a `review` message also carries the
+entity `screen_review`, on which data/rules/review.yml offers grounding. A message is also read after the
 sender's previous one when the channel passes it in the metadata
 (`previous_text`), so a sentence typed in pieces is still screened, and as an
 answer to the closed question the assistant asked before it (`answering`; see
@@ -20,6 +21,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
+    ENTITIES,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -29,7 +31,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.conversation.routing import intent_for
+from bot.conversation.routing import intent_for, review_entity
 from bot.safety import screen
 from bot.safety.answers import ANSWERING_KEY, screen_reply
 from bot.safety.fragments import PREVIOUS_TEXT_KEY
@@ -72,6 +74,9 @@ class SafetyScreen(GraphComponent):
             text = message.get(TEXT) or ""
             assessment = screen_reply(screen, text, previous, question).to_dict()
             message.set(SAFETY_KEY, assessment, add_to_output=True)
+            entity = review_entity(assessment, text)
+            if entity is not None:
+                message.set(ENTITIES, [*(message.get(ENTITIES) or []), entity], add_to_output=True)
             intent = intent_for(assessment)
             if intent is None:
                 continue

@@ -7,6 +7,9 @@ CRISIS_INTENT = "crisis"
 MEDICAL_INTENT = "medical_red_flag"
 MEDICAL_CATEGORIES = frozenset({"medical", "substance_misuse"})
 PAGING_LEVELS = frozenset({"urgent", "emergency"})
+# The entity a `review` message carries: data/rules/review.yml follows its normal
+# reply with a grounding offer.
+REVIEW_ENTITY = "screen_review"
 
 
 def intent_for(assessment: Mapping) -> Optional[str]:
@@ -22,6 +25,18 @@ def intent_for(assessment: Mapping) -> Optional[str]:
     if categories and categories <= MEDICAL_CATEGORIES:
         return MEDICAL_INTENT
     return CRISIS_INTENT
+
+
+def review_entity(assessment: Mapping, text: str) -> Optional[dict]:
+    """The entity that marks a message the screen rated `review` (the whole text), or None.
+
+    It is a feature of that message alone, so the next message starts clean;
+    no other entity influences the conversation.
+    """
+    if assessment["level"] != "review":
+        return None
+    return {"entity": REVIEW_ENTITY, "value": "true", "start": 0, "end": len(text),
+            "confidence": 1.0, "extractor": "SafetyScreen"}
 
 
 # Buttons that answer with one of these intents make the assistant's message a
