@@ -41,7 +41,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WINDOW = 150
+DEFAULT_WINDOW = 60
 # A tracker of ~150 events takes a few hundred kB: the latest 200 conversations stay cached.
 DEFAULT_CACHED_CONVERSATIONS = 200
 # Where, in a tracker handed out, the events not yet in the database begin.
@@ -55,11 +55,29 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                  cached_conversations: int = DEFAULT_CACHED_CONVERSATIONS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._pool_sqlite_connections()
         self.window = max(20, int(window))
         self._capacity = max(0, int(cached_conversations))
         self._cache: "OrderedDict[str, tuple[int, DialogueStateTracker]]" = OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def _pool_sqlite_connections(self) -> None:
+        """Keep SQLite connections open between sessions.
+
+        SQLAlchemy 1.4 gives a SQLite file no pool: every session of every
+        message opened the file again and ran its PRAGMAs, on the thread that
+        serves every patient. Rasa has created the tables by now.
+        """
+        url = self.engine.url
+        if url.database and url.database != ":memory:":
+            self.engine.dispose()
+            self.engine = sa.create_engine(
+                url, poolclass=sa.pool.QueuePool, pool_size=5, max_overflow=10,
+                # A pooled connection is used by one thread at a time, but not always the one that opened it.
+                connect_args={"check_same_thread": False},
+            )
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        sa.event.listen(self.engine, "connect", _sqlite_pragmas)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The session's tracker, windowed; from this process's cache when nothing newer was written."""
@@ -76,10 +94,19 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         return windowed_tracker(sender_id, events, self.domain.slots, self.window)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Append the events added since the tracker was handed out; keep it for the next turn."""
-        await super().save(tracker)  # through stream_events and _additional_events below
+        """Append the events added since the tracker was handed out; keep it for the next turn.
+
+        The rows are those Rasa's own save writes, inserted in one statement
+        rather than through the ORM's unit of work, in the same transaction that
+        reads the newest id for the cache.
+        """
+        await self.stream_events(tracker)
         with self.session_scope() as session:
+            rows = [_event_row(tracker.sender_id, event) for event in self._additional_events(session, tracker)]
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
             newest = self._newest_id(session, tracker.sender_id)
+            session.commit()
         setattr(tracker, _SAVED_UP_TO, len(tracker.events))
         if len(tracker.events) > self.window + self.window // 3:
             rewindow(tracker, self.window)
@@ -113,6 +140,19 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             self._cache.move_to_end(sender_id)
             while len(self._cache) > self._capacity:
                 self._cache.popitem(last=False)
+
+
+def _event_row(sender_id: Text, event: Event) -> dict:
+    """One row of Rasa's `events` table, as SQLTrackerStore.save writes it."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

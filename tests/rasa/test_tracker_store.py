@@ -11,7 +11,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from components.tracker_store import WindowedSQLTrackerStore, windowed_tracker
+from rasa.core.tracker_store import SQLTrackerStore
+
+from components.tracker_store import DEFAULT_WINDOW, WindowedSQLTrackerStore, windowed_tracker
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
@@ -57,11 +59,12 @@ def _conversation(turns: int) -> DialogueStateTracker:
     return tracker
 
 
-def test_a_long_form_is_windowed_and_the_policies_see_exactly_the_whole_sessions_history():
+@pytest.mark.parametrize("window", [60, 150])
+def test_a_long_form_is_windowed_and_the_policies_see_exactly_the_whole_sessions_history(window):
     full = _conversation(200)
     events = [event.as_dict() for event in full.events]
-    windowed = windowed_tracker("patient-1", events, DOMAIN.slots, 150)
-    assert len(windowed.events) < 170 < len(full.events)
+    windowed = windowed_tracker("patient-1", events, DOMAIN.slots, window)
+    assert len(windowed.events) < window + 20 < len(full.events)
     assert windowed.current_slot_values() == full.current_slot_values()
     assert windowed.active_loop_name == "journal_form" and windowed.latest_message.text == "line 199"
     assert windowed.past_states(DOMAIN) == full.past_states(DOMAIN)
@@ -129,3 +132,35 @@ def test_another_instances_write_is_seen_and_a_handed_out_tracker_is_not_handed_
     assert _run(mine.retrieve("patient-1")) is not again  # taken out of the cache when handed out
     texts = [e.get("text") for e in _stored(mine) if e["event"] == "user"]
     assert texts == ["i want to journal", "line 0", "line 1", "line 2", "line 3"]
+
+
+def _rows(store):
+    with store.session_scope() as session:
+        return [(row.sender_id, row.type_name, row.timestamp, row.intent_name, row.action_name, row.data)
+                for row in session.query(store.SQLEvent).order_by(store.SQLEvent.id)]
+
+
+def test_the_rows_are_those_rasas_own_store_writes(tmp_path):
+    ours = WindowedSQLTrackerStore(domain=DOMAIN, host=f"sqlite:///{tmp_path / 'ours.db'}")
+    rasas = SQLTrackerStore(domain=DOMAIN, host=f"sqlite:///{tmp_path / 'rasa.db'}")
+    tracker = _conversation(3)
+    _run(ours.save(tracker))
+    _run(rasas.save(tracker))
+    tracker = _run(ours.retrieve("patient-1"))
+    _turn(tracker, 3)
+    _run(ours.save(tracker))
+    _run(rasas.save(tracker))
+    assert _rows(ours) == _rows(rasas) and len(_rows(ours)) == 7 + 4 * 5
+
+
+def test_a_sqlite_file_keeps_its_connections_open_between_messages(tmp_path):
+    store = WindowedSQLTrackerStore(domain=DOMAIN, host=f"sqlite:///{tmp_path / 'rasa.db'}")
+    opened = []
+    sa.event.listen(store.engine, "connect", lambda *_: opened.append(1))
+    tracker = _conversation(1)
+    for number in range(1, 20):
+        _run(store.save(tracker))
+        tracker = _run(store.retrieve("patient-1"))
+        _turn(tracker, number)
+    assert len(opened) == 1
+    assert store.window == DEFAULT_WINDOW
