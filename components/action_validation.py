@@ -12,9 +12,16 @@ Rasa bot, and what capped it under load.
 errors and message, with the validator compiled once (0.3 ms a call). It is
 installed when Rasa imports any of our components (components/__init__.py),
 and only if RemoteAction has the method it replaces.
+
+Actions return the same few events over and over (the form's next slot, a
+cleared draft), so each distinct event's verdict is remembered: a response
+whose events were all seen valid, and whose `responses` are objects, is valid
+under the schema without running it again. Anything else takes the full check,
+which gives the same error as before.
 """
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any, Dict, Text
 
@@ -37,10 +44,44 @@ def _validator() -> Any:
     return cls(schema)
 
 
+@lru_cache(maxsize=1)
+def _event_validator() -> Any:
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    return validator_for(schema)(schema["properties"]["events"]["items"])
+
+
+@lru_cache(maxsize=4096)
+def _event_is_valid(event_json: str) -> bool:
+    return _event_validator().is_valid(json.loads(event_json))
+
+
+def _known_valid(result: Any) -> bool:
+    """True only if `result` is certainly valid: the schema's own parts, each event checked once."""
+    if not isinstance(result, dict):
+        return False
+    events, responses = result.get("events", []), result.get("responses", [])
+    if not isinstance(events, list) or not isinstance(responses, list):
+        return False
+    if not all(isinstance(response, dict) for response in responses):
+        return False
+    for event in events:
+        try:
+            key = json.dumps(event, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError):
+            return False
+        if not _event_is_valid(key):
+            return False
+    return True
+
+
 def validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     """RemoteAction._validate_action_result, with the validator built once."""
     from rasa.shared.constants import DOCS_BASE_URL
 
+    if _known_valid(result):
+        return True
     error = best_match(_validator().iter_errors(result))
     if error is not None:
         error.message += MESSAGE.format(docs=DOCS_BASE_URL)

@@ -17,11 +17,23 @@ RESPONSES = [
     {"events": [{"no_event_key": 1}]},
     {"responses": ["not an object"]},
     ["not", "an", "object"],
+    {"events": [{"event": "slot", "name": "journal_text", "value": "x", "timestamp": "yesterday"}]},
+    {"events": [{"event": "slot", "name": "journal_text", "value": "x", "timestamp": None}], "responses": None},
+    {"events": [{"event": "slot", "name": "journal_text", "value": float("nan"), "timestamp": None}]},
+    {"events": None},
 ]
 
 
 @pytest.mark.parametrize("response", RESPONSES)
-def test_the_compiled_check_agrees_with_jsonschema_validate(response):
+@pytest.mark.parametrize("calls", [1, 2])
+def test_the_compiled_check_agrees_with_jsonschema_validate(response, calls):
+    """The same verdict on a first sight of each event and once its verdict is remembered."""
+    for _ in range(calls - 1):
+        for other in RESPONSES:
+            try:
+                validate_action_result(None, other)
+            except jsonschema.ValidationError:
+                pass
     try:
         jsonschema.validate(response, SPEC)
         expected = None
