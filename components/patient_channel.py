@@ -24,7 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config.secret_key import signing_key
-from bot.service.chat_gate import NOT_ENROLLED, RejectedRequest, enrolment_status, parse_webhook_body
+from bot.service.chat_gate import NOT_ENROLLED, EnrolmentLookup, RejectedRequest, parse_webhook_body
 from bot.service.credentials import CredentialError, bearer_token, check_chat_token
 from bot.service.failsafe import crisis_fallback, domain_response, failsafe_text
 from bot.conversation.crisis import format_resources, load_crisis_context
@@ -69,6 +69,7 @@ class PatientRestInput(InputChannel):
         self._spool_dir = settings.spool_dir
         self._recent = RecentMessages()
         self._asked = RecentMessages(ttl=QUESTION_SECONDS)
+        self._enrolment = EnrolmentLookup(self._sessions)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -167,8 +168,11 @@ class PatientRestInput(InputChannel):
         return replies
 
     async def _check_enrollment(self, sender: str) -> Optional[str]:
+        remembered = self._enrolment.remembered(sender)
+        if remembered is not None:
+            return remembered
         loop = asyncio.get_running_loop()
-        lookup = loop.run_in_executor(None, enrolment_status, self._sessions, sender)
+        lookup = loop.run_in_executor(None, self._enrolment, sender)
         try:
             status = await asyncio.wait_for(lookup, ENROLLMENT_LOOKUP_SECONDS)
         except asyncio.TimeoutError:

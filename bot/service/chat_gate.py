@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
@@ -89,3 +92,45 @@ def enrolment_status(session_factory: sessionmaker, sender: str) -> Optional[str
             return patient.status if patient is not None else NOT_ENROLLED
     except SQLAlchemyError:
         return None
+
+
+ACTIVE = "active"
+# An active patient's status is looked up at most this often, so a discharge
+# reaches an open chat within this time. Any other answer is not remembered: an
+# enrolment takes effect at once, and a closed chat stays closed.
+ACTIVE_STATUS_SECONDS = 30.0
+
+
+class EnrolmentLookup:
+    """enrolment_status, remembering for `ttl` seconds that a sender is an active patient.
+
+    In memory, bounded (the least recently seen senders are forgotten first), thread-safe.
+    """
+
+    def __init__(self, session_factory: sessionmaker, ttl: float = ACTIVE_STATUS_SECONDS,
+                 clock: Callable[[], float] = time.monotonic, max_senders: int = 10_000) -> None:
+        self._sessions = session_factory
+        self._ttl = ttl
+        self._clock = clock
+        self._max = max_senders
+        self._active: "OrderedDict[str, float]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remembered(self, sender: str) -> Optional[str]:
+        """ACTIVE if the sender was found active within the last `ttl` seconds, else None."""
+        with self._lock:
+            seen = self._active.get(sender)
+        return ACTIVE if seen is not None and self._clock() - seen <= self._ttl else None
+
+    def __call__(self, sender: str) -> Optional[str]:
+        """The sender's status, as enrolment_status gives it; from memory while it is fresh."""
+        if self.remembered(sender):
+            return ACTIVE
+        status = enrolment_status(self._sessions, sender)
+        with self._lock:
+            self._active.pop(sender, None)
+            if status == ACTIVE:
+                self._active[sender] = self._clock()
+                while len(self._active) > self._max:
+                    self._active.popitem(last=False)
+        return status

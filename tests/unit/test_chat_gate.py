@@ -3,7 +3,10 @@ import json
 
 import pytest
 
-from bot.service.chat_gate import RejectedRequest, as_screenable_text, NOT_ENROLLED, enrolment_status, parse_webhook_body
+from bot.service.chat_gate import (
+    ACTIVE_STATUS_SECONDS, NOT_ENROLLED, EnrolmentLookup, RejectedRequest, as_screenable_text, enrolment_status,
+    parse_webhook_body,
+)
 from bot.storage.db import make_engine, make_session_factory
 
 
@@ -56,3 +59,23 @@ def test_enrollment_is_true_false_or_unknown(demo, tmp_path):
     assert enrolment_status(demo, "someone-else") == NOT_ENROLLED
     unreachable = make_session_factory(make_engine(f"sqlite:///{tmp_path}/no/such/dir/../x.db"))
     assert enrolment_status(unreachable, "demo-ava") is None
+
+
+def test_an_active_patient_is_remembered_for_a_while_and_nothing_else_is(demo):
+    from sqlalchemy import select
+
+    from bot.storage.models import Patient
+
+    now = [1000.0]
+    lookup = EnrolmentLookup(demo, clock=lambda: now[0])
+    assert lookup.remembered("demo-ava") is None
+    assert lookup("demo-ava") == "active" and lookup.remembered("demo-ava") == "active"
+    assert lookup("someone-else") == NOT_ENROLLED and lookup.remembered("someone-else") is None
+
+    with demo.begin() as session:
+        session.scalar(select(Patient).where(Patient.sender_id == "demo-ava")).status = "discharged"
+    now[0] += ACTIVE_STATUS_SECONDS / 2
+    assert lookup("demo-ava") == "active", "within the window, from memory"
+    now[0] += ACTIVE_STATUS_SECONDS
+    assert lookup.remembered("demo-ava") is None
+    assert lookup("demo-ava") == "discharged" and lookup.remembered("demo-ava") is None
