@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -103,12 +104,19 @@ def sessions_to_save(texts: list[str]) -> int:
     return sum(1 for text in texts[:crisis] if text == SESSION_END)
 
 
+_written = itertools.count(1)
+
+
 def journaling(count: int, crisis_at: int | None = None) -> list[str]:
     """`count` patient messages: a greeting, then journaling sessions of ten entries
-    (start, write, "done", answer the follow-up); the crisis text at `crisis_at`."""
+    (start, write, "done", answer the follow-up); the crisis text at `crisis_at`.
+
+    Every journal line is new text (it ends with an entry number), as a patient's
+    would be: the screen keeps its latest results, and a line seen before costs it nothing."""
     texts = ["hi"]
     while len(texts) < count:
-        texts += ["i want to journal", *JOURNAL_TEXTS, "done", SESSION_END]
+        entries = [f"{line[:-1]}, entry {next(_written)}." for line in JOURNAL_TEXTS]
+        texts += ["i want to journal", *entries, "done", SESSION_END]
     texts = texts[:count]
     if crisis_at is not None:
         texts[crisis_at] = CRISIS_TEXT
