@@ -24,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config.secret_key import signing_key
+from components import action_connections
 from bot.service.chat_gate import NOT_ENROLLED, EnrolmentLookup, RejectedRequest, parse_webhook_body
 from bot.service.credentials import CredentialError, bearer_token, check_chat_token
 from bot.service.failsafe import crisis_fallback, domain_response, failsafe_text
@@ -76,6 +77,8 @@ class PatientRestInput(InputChannel):
     ) -> Blueprint:
         """The health and webhook routes."""
         webhook = Blueprint("patient_rest_webhook", __name__)
+        # Rasa's calls to the action server share open connections (components/action_connections.py).
+        webhook.after_server_stop(_close_action_connections)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -180,6 +183,10 @@ class PatientRestInput(InputChannel):
         if status is None:
             logger.warning("enrollment could not be checked; serving the sender anyway")
         return status
+
+
+async def _close_action_connections(_app: Any, _loop: Any) -> None:
+    await action_connections.close()
 
 
 def _unauthorized() -> HTTPResponse:
