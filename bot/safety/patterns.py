@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Callable, Dict, List, Mapping, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 Spec = Dict[str, object]
 Alternatives = List[List[Spec]]
@@ -72,6 +72,7 @@ class _Parser:
         lemma_of: Callable[[str], str],
         check_word: Callable[[str], None],
         depth: int = 0,
+        cache: Optional[Dict[tuple, Alternatives]] = None,
     ):
         self.text = text
         self.tokens = _TOKEN.findall(text)
@@ -80,6 +81,7 @@ class _Parser:
         self.lemma_of = lemma_of
         self.check_word = check_word
         self.depth = depth
+        self.cache = cache if cache is not None else {}
 
     def parse(self) -> Alternatives:
         """The whole pattern as a list of token-spec sequences."""
@@ -135,12 +137,16 @@ class _Parser:
                 raise PatternError(f"unknown lexicon entry @{name} in pattern {self.text!r}")
             if self.depth > 5:
                 raise PatternError(f"lexicon entries nest too deeply at @{name}")
-            alts: Alternatives = []
-            for alternative in self.macros[name]:
-                alts += _Parser(
-                    alternative, self.macros, self.lemma_of, self.check_word, self.depth + 1
-                ).parse()
-            return _group(_dedupe(alts), optional)
+            # A lexicon entry compiles the same way wherever it is used: once per build.
+            key = (name, optional, self.depth)
+            if key not in self.cache:
+                alts: Alternatives = []
+                for alternative in self.macros[name]:
+                    alts += _Parser(
+                        alternative, self.macros, self.lemma_of, self.check_word, self.depth + 1, self.cache
+                    ).parse()
+                self.cache[key] = _group(_dedupe(alts), optional)
+            return self.cache[key]
         if token in _SPECIALS:
             spec = dict(_SPECIALS[token])
         elif token.startswith("="):
@@ -258,10 +264,14 @@ def compile_pattern(
     macros: Mapping[str, Sequence[str]],
     lemma_of: Callable[[str], str],
     check_word: Callable[[str], None],
+    cache: Optional[Dict[tuple, Alternatives]] = None,
 ) -> List[List[Spec]]:
     """Compile one pattern string to a list of spaCy Matcher token patterns.
 
     A pattern written with a final "$" compiles to patterns ending in END_ANCHOR.
+    `cache` (a dict kept for one set of macros, lemma_of and check_word) holds
+    each lexicon entry's compiled alternatives, so it is compiled once, not at
+    every use. The token specs it holds are shared and must not be changed.
     """
     stripped = text.rstrip()
     if stripped.endswith(" $") or stripped == "$":
@@ -270,10 +280,10 @@ def compile_pattern(
             raise PatternError(f"pattern {text!r} has nothing before '$'")
         if "$" in body:
             raise PatternError(f"'$' may only end pattern {text!r}")
-        return [seq + [dict(END_ANCHOR)] for seq in compile_pattern(body, macros, lemma_of, check_word)]
+        return [seq + [dict(END_ANCHOR)] for seq in compile_pattern(body, macros, lemma_of, check_word, cache)]
     if "$" in text.split():
         raise PatternError(f"'$' may only end pattern {text!r}")
-    sequences = _Parser(text, macros, lemma_of, check_word).parse()
+    sequences = _Parser(text, macros, lemma_of, check_word, cache=cache).parse()
     result = []
     for seq in sequences:
         if not seq or all(spec.get("OP") in ("?",) or str(spec.get("OP", "")).startswith("{0,") for spec in seq):

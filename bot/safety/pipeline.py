@@ -98,12 +98,14 @@ def build_nlp(rules: RuleSet, reader=None) -> Language:
             pattern_words.update(w.strip("()?=").lower() for w in alternative.replace("|", " ").split())
     normalizer.add_known_words(w for w in pattern_words if w.isalpha())
 
+    macro_cache: dict = {}
     for rule in rules.targets:
         compiled = []
         for pattern in rule.patterns:
             if isinstance(pattern, str):
                 try:
-                    compiled += compile_pattern(pattern, rules.macros, normalizer.lemma_of, normalizer.check_word)
+                    compiled += compile_pattern(pattern, rules.macros, normalizer.lemma_of, normalizer.check_word,
+                                                macro_cache)
                 except PatternError as exc:
                     raise ValueError(f"{rule.source}: {exc}") from None
             else:

@@ -85,3 +85,14 @@ def test_every_compiled_pattern_passes_spacy_validation(safety_screen, safety_ru
             )
             matcher.add(rule.id, [split_end_anchor(c)[0] for c in compiled])
     assert len(matcher) == len(safety_rules.targets)
+
+
+def test_a_lexicon_entry_compiled_once_gives_the_same_patterns(safety_screen, safety_rules):
+    normalizer = safety_screen.nlp.get_pipe("safety_normalizer")
+    cache: dict = {}
+    for rule in safety_rules.targets:
+        for pattern in (p for p in rule.patterns if isinstance(p, str)):
+            alone = compile_pattern(pattern, safety_rules.macros, normalizer.lemma_of, normalizer.check_word)
+            shared = compile_pattern(pattern, safety_rules.macros, normalizer.lemma_of, normalizer.check_word, cache)
+            assert shared == alone, (rule.id, pattern)
+    assert cache, "the rules use lexicon entries"
