@@ -18,6 +18,9 @@ from typing import Any, Dict, Tuple
 
 import aiohttp
 
+# Below the action server's keep-alive (Sanic's default, 5 s).
+CLIENT_KEEPALIVE_SECONDS = 2.0
+
 _sessions: Dict[Tuple[int, str, Tuple[Tuple[str, str], ...]], Tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
 _rasa_session = None
 
@@ -46,7 +49,14 @@ def shared_session(self: Any) -> Any:
     known = _sessions.get(key)
     if known is None or known[0] is not loop or known[1].closed:
         session = aiohttp.ClientSession(
-            headers=self.headers, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT)
+            headers=self.headers,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            # An idle connection is dropped here well before the action server (Sanic, 5 s)
+            # closes it, so a call never goes out on a socket the server has just closed:
+            # aiohttp does not retry a POST. No cap on connections, as with Rasa's own
+            # sessions, and no cookies kept between patients' calls.
+            connector=aiohttp.TCPConnector(keepalive_timeout=CLIENT_KEEPALIVE_SECONDS, limit=0),
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         _sessions[key] = known = (loop, session)
     return _KeptOpen(known[1])

@@ -3,6 +3,7 @@ with the same headers and answers, and the sessions close when the server stops.
 import asyncio
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,6 +16,7 @@ from components import action_connections
 
 class _Counting(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
+    timeout = 1.0  # an idle connection is closed after a second, as Sanic closes one after five
     connections = 0
     seen = []
 
@@ -79,3 +81,27 @@ def test_an_endpoint_with_basic_auth_keeps_rasas_own_sessions(server):
 
     assert [a["echo"] for a in _run(calls())] == [0, 1, 2]
     assert _Counting.connections == 3
+
+
+def test_an_idle_connection_is_dropped_before_the_server_closes_it(server, monkeypatch):
+    """The server closes idle connections after 1 s; the client drops them after 0.5 s. A call after
+    the event loop was busy for 1.5 s (the server's close not yet read) opens a new connection
+    rather than writing to the closed one."""
+    monkeypatch.setattr(action_connections, "CLIENT_KEEPALIVE_SECONDS", 0.5)
+    endpoint = EndpointConfig(f"{server}/webhook")
+
+    async def calls():
+        first = await endpoint.request(json={"n": 1})
+        time.sleep(1.5)  # busy, as when NLU and the policies run on the loop
+        second = await endpoint.request(json={"n": 2})
+        await action_connections.close()
+        return first, second
+
+    assert [a["echo"] for a in _run(calls())] == [1, 2]
+    assert _Counting.connections == 2
+
+
+def test_the_client_keeps_connections_for_less_time_than_the_action_server():
+    from sanic.config import DEFAULT_CONFIG
+
+    assert action_connections.CLIENT_KEEPALIVE_SECONDS < DEFAULT_CONFIG["KEEP_ALIVE_TIMEOUT"]
