@@ -42,7 +42,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 logger = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = 60
-# A tracker of ~150 events takes a few hundred kB: the latest 200 conversations stay cached.
+# A windowed tracker takes up to a few hundred kB: the latest 200 conversations stay cached.
 DEFAULT_CACHED_CONVERSATIONS = 200
 # Where, in a tracker handed out, the events not yet in the database begin.
 _SAVED_UP_TO = "_kap_saved_up_to"
@@ -184,9 +184,16 @@ def rewindow(tracker: DialogueStateTracker, window: int) -> None:
     see is the same as the whole session's. When that is still long (many
     turns without a form), it is the state at the cut instead: one SlotSet per
     slot that differs from its initial value, and the active form.
+
+    The latest turn is never cut, however long it is (the questionnaire's end
+    and a crisis protocol run to some 60 events): its message is what the
+    policies and session expiry read.
     """
     events = list(tracker.events)
     cut = _turn_boundary(events, len(events) - window)
+    latest_turn = _latest_turn_start(events)
+    if cut is not None and latest_turn is not None and cut > latest_turn:
+        cut = latest_turn if latest_turn > 0 else None
     if cut is None:
         return
     before = tracker.init_copy()
@@ -231,6 +238,18 @@ def compact(events: List[Event]) -> List[Event]:
             run.append(event)
     flush()
     return kept
+
+
+def _latest_turn_start(events: List[Event]) -> Optional[int]:
+    """The `action_listen` before the latest user message, if there is one."""
+    for index in range(len(events) - 1, -1, -1):
+        if isinstance(events[index], UserUttered):
+            for before in range(index - 1, -1, -1):
+                event = events[before]
+                if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME:
+                    return before
+            return None
+    return None
 
 
 def _turn_boundary(events: List[Event], start: int) -> Optional[int]:

@@ -164,3 +164,27 @@ def test_a_sqlite_file_keeps_its_connections_open_between_messages(tmp_path):
         _turn(tracker, number)
     assert len(opened) == 1
     assert store.window == DEFAULT_WINDOW
+
+
+def test_a_turn_longer_than_the_window_keeps_its_message():
+    """The end of a questionnaire or a crisis protocol can run to some 60 events in one turn."""
+    full = DialogueStateTracker("patient-1", DOMAIN.slots)
+    full.update(ActionExecuted("action_session_start"))
+    for number in range(30):  # many turns without a form: a long history before the cut
+        full.update(ActionExecuted("action_listen"))
+        full.update(UserUttered(f"question {number}", {"name": "ask_question", "confidence": 0.9}))
+        full.update(ActionExecuted("action_answer_question"))
+        full.update(BotUttered("An answer."))
+    full.update(ActionExecuted("action_listen"))
+    full.update(UserUttered("1", {"name": "inform_rating", "confidence": 1.0}))
+    full.update(ActionExecuted("action_questionnaire_done"))
+    for number in range(70):
+        full.update(SlotSet("journal_text", f"value {number}"))
+    full.update(BotUttered("The questions are done."))
+    full.update(ActionExecuted("action_listen"))  # the turn ends listening
+    windowed = windowed_tracker("patient-1", [e.as_dict() for e in full.events], DOMAIN.slots, 60)
+    assert len(windowed.events) < len(full.events)
+    assert windowed.latest_message.text == "1"
+    assert any(isinstance(e, UserUttered) and e.text == "1" for e in windowed.events)
+    assert windowed.current_slot_values() == full.current_slot_values()
+    assert windowed.past_states(DOMAIN)[-3:] == full.past_states(DOMAIN)[-3:]
