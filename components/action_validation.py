@@ -14,14 +14,18 @@ installed when Rasa imports any of our components (components/__init__.py),
 and only if RemoteAction has the method it replaces.
 
 Actions return the same few events over and over (the form's next slot, a
-cleared draft), so each distinct event's verdict is remembered: a response
-whose events were all seen valid, and whose `responses` are objects, is valid
-under the schema without running it again. Anything else takes the full check,
-which gives the same error as before.
+cleared draft), so each short event's verdict is remembered, by a digest (no
+patient's words are kept): a response whose events are all valid, and whose
+`responses` are objects, is valid under the schema without running the whole
+schema again. Anything else takes the full check, which gives the same error
+as before.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Dict, Text
 
@@ -52,9 +56,27 @@ def _event_validator() -> Any:
     return validator_for(schema)(schema["properties"]["events"]["items"])
 
 
-@lru_cache(maxsize=4096)
-def _event_is_valid(event_json: str) -> bool:
-    return _event_validator().is_valid(json.loads(event_json))
+# A verdict is remembered by a digest of the event, so no patient's words are kept, and
+# only for short events: a long one (a journal draft) seldom comes back.
+_REMEMBERED_EVENT_CHARS = 1024
+_REMEMBERED_VERDICTS = 4096
+_verdicts: "OrderedDict[bytes, bool]" = OrderedDict()
+_verdicts_lock = threading.Lock()
+
+
+def _event_is_valid(event: Any, event_json: str) -> bool:
+    if len(event_json) > _REMEMBERED_EVENT_CHARS:
+        return _event_validator().is_valid(event)
+    digest = hashlib.blake2b(event_json.encode("utf-8"), digest_size=16).digest()
+    with _verdicts_lock:
+        known = _verdicts.get(digest)
+    if known is None:
+        known = _event_validator().is_valid(event)
+        with _verdicts_lock:
+            _verdicts[digest] = known
+            while len(_verdicts) > _REMEMBERED_VERDICTS:
+                _verdicts.popitem(last=False)
+    return known
 
 
 def _known_valid(result: Any) -> bool:
@@ -71,7 +93,7 @@ def _known_valid(result: Any) -> bool:
             key = json.dumps(event, sort_keys=True, allow_nan=False)
         except (TypeError, ValueError):
             return False
-        if not _event_is_valid(key):
+        if not _event_is_valid(event, key):
             return False
     return True
 
