@@ -4,7 +4,8 @@ import urllib.error
 import pytest
 from sqlalchemy import func, select
 
-from bot.storage.models import ChatMessage, JournalEntry, Patient, SafetyAssessment
+from bot.clinic.enrolment import enrol_patient
+from bot.storage.models import ChatMessage, Clinic, Clinician, JournalEntry, Patient, SafetyAssessment
 from tests.servers import chat_token, post_json
 
 pytestmark = pytest.mark.e2e
@@ -135,3 +136,22 @@ def test_a_sentence_typed_in_two_pieces_is_screened_as_one(servers):
     finding = _crisis_assessment(servers, sender, "die").findings[0]
     assert "with previous message" in finding["modifiers"]
     assert (finding["start"], finding["end"], finding["text"]) == (0, 3, "die")
+
+
+GROUNDING_OFFER = "guide you through a short grounding exercise"
+
+
+def test_a_review_level_message_gets_its_reply_then_a_grounding_offer_and_the_next_does_not(servers):
+    with servers.sessions.begin() as session:
+        clinic = session.scalar(select(Clinic))
+        therapist = session.scalar(select(Clinician).where(Clinician.role == "therapist"))
+        sender = enrol_patient(session, clinic, display_name="Sky", code="E2E-REVIEW",
+                               therapist_id=therapist.id).sender_id
+    servers.say(sender, "hi")
+    replies = servers.say(sender, "during the session i wanted to die just to make it stop")
+    assert GROUNDING_OFFER in replies[-1].get("text", "") and len(replies) >= 2, replies
+    assert "988" not in _texts(replies), "review pages no one and is not a crisis"
+    assert GROUNDING_OFFER not in _texts(servers.say(sender, "it felt like being reborn"))
+    servers.settle()
+    levels = [row[0].level for row in _assessments(servers, sender)]
+    assert levels[-2:] == ["review", "none"]
