@@ -24,7 +24,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config.secret_key import signing_key
-from components import action_connections
 from bot.service.chat_gate import NOT_ENROLLED, EnrolmentLookup, RejectedRequest, parse_webhook_body
 from bot.service.credentials import CredentialError, bearer_token, check_chat_token
 from bot.service.failsafe import crisis_fallback, domain_response, failsafe_text
@@ -35,6 +34,7 @@ from bot.safety.answers import ANSWERING_KEY, screen_reply
 from bot.safety.fragments import PREVIOUS_TEXT_KEY, RecentMessages
 from bot.config.settings import load_settings
 from bot.storage.db import make_engine, make_session_factory
+from components import action_connections
 
 logger = logging.getLogger(__name__)
 
