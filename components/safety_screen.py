@@ -5,11 +5,11 @@ intent with `crisis` (or `medical_red_flag`) at confidence 1.0, so the rules in
 data/rules/ can route the conversation from any state, even mid-form. Every
 message carries its assessment under the `safety` key of its parse data, where
 actions and the turn recorder read it; a `review` message also carries the
-entity `screen_review`, on which data/rules/review.yml offers grounding. A message is also read after the
-sender's previous one when the channel passes it in the metadata
-(`previous_text`), so a sentence typed in pieces is still screened, and as an
-answer to the closed question the assistant asked before it (`answering`; see
-bot/safety/answers.py).
+entity `screen_review`, on which data/rules/review.yml offers grounding. A
+message is also read after the sender's previous one when the channel passes
+it in the metadata (`previous_text`), so a sentence typed in pieces is still
+screened, and as an answer to the closed question the assistant asked before
+it (`answering`; see bot/safety/answers.py).
 """
 from __future__ import annotations
 
