@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from bot.safety.fragments import RecentMessages
 from bot.storage.patients import find_patient_by_sender
 
 MAX_SENDER_CHARS = 128
@@ -110,27 +109,16 @@ class EnrolmentLookup:
     def __init__(self, session_factory: sessionmaker, ttl: float = ACTIVE_STATUS_SECONDS,
                  clock: Callable[[], float] = time.monotonic, max_senders: int = 10_000) -> None:
         self._sessions = session_factory
-        self._ttl = ttl
-        self._clock = clock
-        self._max = max_senders
-        self._active: "OrderedDict[str, float]" = OrderedDict()
-        self._lock = threading.Lock()
+        self._active = RecentMessages(max_senders=max_senders, clock=clock, ttl=ttl)
 
     def remembered(self, sender: str) -> Optional[str]:
         """ACTIVE if the sender was found active within the last `ttl` seconds, else None."""
-        with self._lock:
-            seen = self._active.get(sender)
-        return ACTIVE if seen is not None and self._clock() - seen <= self._ttl else None
+        return ACTIVE if self._active.get(sender) == ACTIVE else None
 
     def __call__(self, sender: str) -> Optional[str]:
         """The sender's status, as enrolment_status gives it; from memory while it is fresh."""
         if self.remembered(sender):
             return ACTIVE
         status = enrolment_status(self._sessions, sender)
-        with self._lock:
-            self._active.pop(sender, None)
-            if status == ACTIVE:
-                self._active[sender] = self._clock()
-                while len(self._active) > self._max:
-                    self._active.popitem(last=False)
+        self._active.put(sender, ACTIVE if status == ACTIVE else None)
         return status
