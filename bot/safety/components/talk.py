@@ -210,3 +210,62 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
     if not head.is_alpha or len(head.text) < 3:
         return False
     return not any(form in _NOT_A_HEAD or form in _RISK_COMPOUNDS for form in (head.norm_, head.lemma_))
+
+
+# The writer (or the writer's "we") in a sentence: without them, a bare "suicide" is said of others.
+_WRITER = _PEOPLE | frozenset({"i'm", "i've", "i'd", "'m"})
+_THIRD_PERSON = frozenset("he him his she her hers they them their theirs".split())
+_NOUN_MENTIONS = frozenset({"suicide", "suicides"})
+_PRESENT_CATEGORIES = frozenset({"CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT"})
+# Just before the noun, these make it someone's act ("she tried suicide"), never a thing's name.
+_ACTS = frozenset(
+    """tried try tries trying attempted attempt attempts attempting committed commit commits committing
+    considered considering consider contemplated contemplating contemplate threatened threatening threaten
+    threatens planned planning plan plans chose choose chooses chosen""".split()
+)
+
+
+def writer_absent(sent: Span, target: Span, modifiers: list) -> bool:
+    """True if a bare "suicide" is said of a thing or a topic in a sentence that does not name the writer.
+
+    "she said hiking that trail in flip flops is suicide", "my sons card game has
+    a suicide king" has "my" and is left alone, "the card with the sword is the
+    suicide king" is not. Unlike impersonal(), other people may be named, so the
+    noun must be plainly about a thing: predicated of a subject ("... is
+    suicide"), the first half of a name ("suicide king"), or, with no one at all
+    in the sentence, the object of a topic preposition ("a podcast on suicide").
+    The mention must be the one word "suicide" (not "suicidal", which describes
+    a person's state), in a statement (not a question) of at least three other
+    words, with no "i", "me", "my", "we" or "our", no opening that seems to drop
+    "I", nothing about a method next to it, no act before it ("she tried
+    suicide"), and nothing that dates it to now ("suicide tonight"). The learned
+    reader still reads the sentence.
+    """
+    if len(target) != 1 or target[0].norm_ not in _NOUN_MENTIONS:
+        return False
+    doc = sent.doc
+    others = [t for t in sent if t.is_alpha and not (target.start <= t.i < target.end)]
+    if len(others) < 3 or any(t.text == "?" for t in sent):
+        return False
+    if any(t.norm_ in _WRITER or t.lower_ in _WRITER for t in sent):
+        return False
+    if others[0].i < target.start and others[0].norm_ in _DROPPED_SUBJECT:
+        return False
+    if any(m.category in _PRESENT_CATEGORIES for m in modifiers):
+        return False
+    before = doc[target.start - 1] if target.start > sent.start else None
+    after = doc[target.end] if target.end < sent.end else None
+    if (after is not None and after.norm_ in _RISK_HEADS) or (before is not None and before.norm_ in _RISK_ADJECTIVES):
+        return False
+    if before is not None and (before.norm_ in _ACTS or before.lemma_ in _ACTS):
+        return False
+    k = target.start - 1
+    while k > sent.start and doc[k].norm_ in _HEDGES:
+        k -= 1
+    if k > sent.start and doc[k].lemma_ in _COPULAS:
+        return any(t.is_alpha for t in doc[sent.start : k])
+    if after is not None and after.is_alpha and len(after.text) >= 3:
+        if not any(form in _NOT_A_HEAD or form in _RISK_COMPOUNDS for form in (after.norm_, after.lemma_)):
+            return True
+    nobody = not any(t.norm_ in _THIRD_PERSON for t in sent) and not any(m.category == "OTHER_PERSON" for m in modifiers)
+    return nobody and before is not None and before.norm_ in _TOPIC_PREPOSITIONS
