@@ -14,8 +14,9 @@ PLAIN_ANSWER's small words and punctuation: "ive arranged it", "its all
 taken care of", "not yet"), and whose only finding is the learned reader's,
 is lowered to `review`: the therapist still sees it, nobody is paged. Any
 phrase rule's finding, a finding read across a previous message that was
-not an answer too, or any other word, emoji or script in the reply, and it
-is read as it stands
+not an answer too, a previous message (not an answer) that speaks of risk on
+its own, or any other word, emoji or script in the reply, and it is read as
+it stands
 ("ready. ive taken all my pills", "wont need a ride where im going").
 Rating questions are never closed (bot/conversation/routing.py): item 9 of
 the PHQ-9 or a distress rating is asked to find risk.
@@ -38,6 +39,7 @@ ANSWERING_KEY = "answering"
 MAX_ANSWER_WORDS = 8
 AS_ANSWER = "answer to the assistant's question"
 _URGENT = level_rank("urgent")
+_REVIEW = level_rank("review")
 _WORD = re.compile(r"[a-z0-9']+")
 # What may be left of a plain answer once its words are gone: spaces, ASCII punctuation, a thumbs-up, a tick.
 _LEFTOVER = re.compile(r"[\s!-/:-@\[-`{-~\u2019\U0001F44D\u2705]+")
@@ -104,5 +106,19 @@ def read_as_answer(
 def screen_reply(
     screen: Callable[[str], Assessment], text: str, previous: Optional[str] = None, question: Optional[str] = None
 ) -> Assessment:
-    """Screen a patient's message: read after their previous one, and as an answer to a closed question."""
-    return read_as_answer(screen_with_previous(screen, previous, text), question, text, previous)
+    """Screen a patient's message: read after their previous one, and as an answer to a closed question.
+
+    A reply is not read as a mere answer when the message before it, not an
+    answer itself, speaks of risk on its own ("i cant do this anymore", then
+    "ive arranged it"): the two may belong together even where no finding
+    spans the join.
+    """
+    assessment = screen_with_previous(screen, previous, text)
+    answered = read_as_answer(assessment, question, text, previous)
+    if answered is assessment or not previous or is_plain_answer(previous):
+        return answered
+    try:
+        previous_level = screen(previous).level
+    except Exception:
+        return assessment  # cannot tell: the reply keeps its own level
+    return assessment if level_rank(previous_level) >= _REVIEW else answered

@@ -80,6 +80,18 @@ def test_a_finding_read_across_the_previous_message_is_never_lowered(full_screen
     assert screen_reply(full_screen, covert[0], previous, RIDE_HOME) == screen_reply(full_screen, covert[0], previous)
 
 
+def test_an_answer_after_a_message_that_spoke_of_risk_is_read_as_it_stands(full_screen, covert):
+    previous = "theres no point anymore"
+    assert full_screen(previous).level != "none"
+    assert screen_reply(full_screen, covert[0], previous, RIDE_HOME).is_crisis
+
+
+def test_an_answer_after_an_everyday_message_is_still_an_answer(full_screen, covert):
+    previous = "the traffic on the way home was awful today"
+    assert full_screen(previous).level == "none"
+    assert screen_reply(full_screen, covert[0], previous, RIDE_HOME).level == "review"
+
+
 @pytest.mark.parametrize("reply", [
     {"text": "How are you doing today?"},
     # A rating is asked to find risk: PHQ-9 item 9, a distress rating.
