@@ -26,7 +26,7 @@ RECORD_FILE = MODEL_DIR / "reader.json"
 NONE = "none"
 
 # Shared by training and loading: the vectorizers' settings.
-WORD_SETTINGS = dict(analyzer="word", ngram_range=(1, 2), lowercase=True, sublinear_tf=True,
+WORD_SETTINGS = dict(analyzer="word", ngram_range=(1, 3), lowercase=True, sublinear_tf=True,
                      token_pattern=r"(?u)\b\w+\b")
 CHAR_SETTINGS = dict(analyzer="char_wb", ngram_range=(2, 5), lowercase=True, sublinear_tf=True)
 

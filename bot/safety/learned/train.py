@@ -56,7 +56,7 @@ NLU_DIR = REPO_ROOT / "data" / "nlu"
 NLU_LEFT_OUT = frozenset({"inform_dissociation"})
 REDDIT_WEIGHT = 0.1
 SENTENCE_WEIGHT = 0.3
-C_RISK = 2.0
+C_RISK = 4.0
 C_CATEGORY = 4.0
 C_IMMINENCE = 2.0
 # The most the reader may add to a benign set's false alarms (the rules' own come on top);
@@ -205,7 +205,7 @@ def fit(rows: List[Row]) -> Dict[str, np.ndarray]:
     labels = np.array([r.label for r in rows])
     weights = np.array([r.weight for r in rows])
     word, char = make_vectorizers()
-    word.set_params(min_df=2, max_features=20000)
+    word.set_params(min_df=2, max_features=60000)
     char.set_params(min_df=3, max_features=40000)
     features = hstack([word.fit_transform(texts), char.fit_transform(texts)]).tocsr()
     is_risk = labels != NONE
@@ -364,7 +364,7 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
     distress = [r for r in everything if r.label == INDICATOR]
     record = {
         "model": "logistic regressions (risk against none; the risk category; emergency against urgent)"
-                 " over word 1-2-grams and character 2-5-grams (tf-idf)",
+                 " over word 1-3-grams and character 2-5-grams (tf-idf)",
         "classes": list(CLASSES),
         "seed": SEED,
         "folds": f"{FOLDS}, by writer (own messages), by user (Reddit), by id (the rest)",
