@@ -9,15 +9,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from bot.safety.components.spans import TARGETS_GROUP, set_doc_extension, split_leading_choice
-from bot.safety.components.talk import (
-    contrast_open,
-    goes_on,
-    impersonal,
-    names_a_thing,
-    quoted_title,
-    ties_writer,
-    writer_absent,
-)
+from bot.safety.components.talk import contrast_open, goes_on, impersonal, names_a_thing, quoted_title, ties_writer
 from bot.safety.rules import ContextRule
 
 _TIME_CATEGORIES = ("HISTORICAL", "CURRENT", "RECENT", "SINCE_RECENT")
@@ -359,11 +351,7 @@ class SafetyContext:
                 found = [(m.category, m.rule.metadata["id"]) for m in applied]
                 if quoted_title(sent, target) and not ties_writer(sent, modifiers, target, clauses):
                     found.append(("TITLE", "ctx.topic.title"))
-                if (
-                    impersonal(sent, target, modifiers)
-                    or names_a_thing(sent, target, modifiers)
-                    or writer_absent(sent, target, modifiers)
-                ) and not goes_on(
+                if (impersonal(sent, target, modifiers) or names_a_thing(sent, target, modifiers)) and not goes_on(
                     doc, applied
                 ):
                     found.append(("IMPERSONAL", "ctx.topic.impersonal"))

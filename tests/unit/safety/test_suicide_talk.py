@@ -23,10 +23,6 @@ def _level(screen, text):
         "the diner's suicide burger challenge is undefeated",
         "suicide squats at the gym are brutal",
         "parking a van on that hill takes suicidal confidence",
-        # Said of a thing or a name while someone else, not the writer, is in the sentence.
-        "she said hiking that trail in flip flops is suicide",
-        "he reckons their new pricing is basically suicide",
-        "the old guy at the club calls it the suicide king",
     ],
 )
 def test_talk_about_suicide_is_none(safety_screen, text):
@@ -58,9 +54,6 @@ def test_talk_about_suicide_is_none(safety_screen, text):
         ("im in a suicidal headspace", "review"),
         ("suicidal thots tonight", "review"),
         ("suicidal after the infusion yesterday", "review"),
-        # Someone else's act, or a topic next to someone else: another person's risk stays review.
-        ("she tried suicide after the breakup", "review"),
-        ("he keeps talking about suicide", "review"),
     ],
 )
 def test_a_mention_tied_to_the_writer_or_a_method_stays(safety_screen, text, level):
