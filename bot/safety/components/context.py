@@ -33,6 +33,11 @@ _AMBIVALENCE_CATEGORIES = ("AMBIVALENCE", "DIVIDED")
 REGION_MAX = 80
 REGION_WINDOW = 25
 _FIRST_PERSON = frozenset({"i", "me", "my", "myself", "mine"})
+# Plan and intent rules, and the present-tense verbs inside their match that keep them out of the
+# experience frame ("i have a plan", "i'm going to", "i will").
+_PRESENT_PLAN_RULES = ("sb.plan", "sb.intent")
+_PRESENT_VERBS = frozenset({"have", "has", "am", "'m", "im", "is", "going", "gonna", "will", "'ll", "got", "gotta"})
+_PAST_AUXILIARIES = frozenset({"was", "were", "had", "'d", "would", "wanted", "felt"})
 
 
 def import_context():
@@ -191,6 +196,13 @@ class SafetyContext:
         return extra
 
     @staticmethod
+    def _said_now(doc: Doc, target: Span) -> bool:
+        """True if a plan or intent is said in the present tense ("i have a plan", "im going to"),
+        not told of the past ("i was going to", "i had a plan")."""
+        words = doc[max(0, target.start - 2) : target.end]
+        return any(t.norm_ in _PRESENT_VERBS for t in target) and not any(t.norm_ in _PAST_AUXILIARIES for t in words)
+
+    @staticmethod
     def _writer_too(doc: Doc, modifier, target: Span) -> bool:
         """True for a CURRENT_WISH phrase after the target that names the writer ("so am i", "me too")."""
         m_start, m_end = modifier.modifier_span
@@ -345,6 +357,10 @@ class SafetyContext:
                 applied = self._resolve_dates(applied, target.start, target.end)
                 if any(m.category == "TOPIC" for m in applied) and ties_writer(sent, modifiers, target, clauses):
                     applied = [m for m in applied if m.category != "TOPIC"]
+                if target.label_.startswith(_PRESENT_PLAN_RULES) and self._said_now(doc, target):
+                    # "mid infusion i have a plan to kill myself": a plan or intent said in the
+                    # present outlives the session; the experience phrase only says where it came.
+                    applied = [m for m in applied if m.category != "EXPERIENCE"]
                 if any(self._writer_too(doc, m, target) for m in applied):
                     # "my friend is suicidal and so am i": the writer says it of themselves too.
                     applied = [m for m in applied if m.category != "OTHER_PERSON"]

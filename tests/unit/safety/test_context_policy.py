@@ -100,6 +100,15 @@ def test_a_peaceful_frame_does_not_soften_a_wish_to_die(safety_screen):
     assert _level(safety_screen, "i want to die, it feels peaceful") == "urgent"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["during the session i realised i still want to die", "in the journey i saw that i still wanna kill myself"],
+)
+def test_a_wish_that_goes_on_is_not_the_experience(safety_screen, text):
+    # "still want" after the experience phrase says the wish outlived the session.
+    assert _level(safety_screen, text) == "urgent"
+
+
 def test_a_past_marker_does_not_reach_a_new_present_clause(safety_screen):
     assert _level(safety_screen, "i used to have friends and i want to die") == "urgent"
     assert _level(safety_screen, "when i was a teen i cut myself and i burned myself") == "review"
@@ -300,3 +309,19 @@ def test_a_longer_next_sentence_carries_only_when_it_opens_with_the_ellipsis(saf
 @pytest.mark.parametrize("text", ["i used to cut. my sister still does.", "i used to cut. she still wants to."])
 def test_an_ellipsis_about_someone_else_carries_nothing(safety_screen, text):
     assert _level(safety_screen, text) == "review"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # A plan or intent said in the present outlives the session it came up in.
+        ("mid infusion i have a plan to kill myself", "emergency"),
+        ("in the k hole im going to kill myself", "emergency"),
+        # Told of the experience, in the past, it is the experience's.
+        ("mid infusion i had a plan to kill myself", "review"),
+        ("during the trip i was going to kill myself, it felt so real. fine now", "review"),
+    ],
+)
+def test_a_plan_said_now_is_not_the_experience(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
