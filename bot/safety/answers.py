@@ -117,8 +117,5 @@ def screen_reply(
     answered = read_as_answer(assessment, question, text, previous)
     if answered is assessment or not previous or is_plain_answer(previous):
         return answered
-    try:
-        previous_level = screen(previous).level
-    except Exception:
-        return assessment  # cannot tell: the reply keeps its own level
-    return assessment if level_rank(previous_level) >= _REVIEW else answered
+    # A screen never raises: on a failure it says urgent (screen_error), and the reply keeps its level.
+    return assessment if level_rank(screen(previous).level) >= _REVIEW else answered
