@@ -10,7 +10,10 @@ the logs. It remembers each
 sender's last message for a short while (in memory) and passes it on with the
 next one, so the safety screen can read a sentence typed in pieces; and the
 closed question the assistant asked last (a checklist item, a questionnaire
-item), so a short typed answer is read as an answer to it.
+item), so a short typed answer is read as an answer to it. Each message is
+screened in the screen's worker process before Rasa reads it, when that worker
+is up (SCREEN_WORKER; bot/safety/worker.py), so this server's one thread is
+free for other patients meanwhile.
 """
 from __future__ import annotations
 
@@ -30,8 +33,10 @@ from bot.service.failsafe import crisis_fallback, domain_response, failsafe_text
 from bot.conversation.crisis import format_resources, load_crisis_context
 from bot.conversation.routing import closed_question, intent_for
 from bot.safety import screen
-from bot.safety.answers import ANSWERING_KEY, screen_reply
+from bot.safety.answers import ANSWERING_KEY
 from bot.safety.fragments import PREVIOUS_TEXT_KEY, RecentMessages
+from bot.safety.screen import screen_version
+from bot.safety.worker import ScreenWorker, assessed_reply
 from bot.config.settings import load_settings
 from bot.storage.db import make_engine, make_session_factory
 from components import action_connections
@@ -71,6 +76,10 @@ class PatientRestInput(InputChannel):
         self._recent = RecentMessages()
         self._asked = RecentMessages(ttl=QUESTION_SECONDS)
         self._enrolment = EnrolmentLookup(self._sessions)
+        self._screen_worker: Optional[ScreenWorker] = None
+        if settings.screen_worker:
+            self._screen_worker = ScreenWorker(screen_version())
+            self._screen_worker.start()
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -79,6 +88,8 @@ class PatientRestInput(InputChannel):
         webhook = Blueprint("patient_rest_webhook", __name__)
         # Rasa's calls to the action server share open connections (components/action_connections.py).
         webhook.after_server_stop(_close_action_connections)
+        if self._screen_worker is not None:
+            webhook.after_server_stop(self._stop_screen_worker)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -112,6 +123,8 @@ class PatientRestInput(InputChannel):
             question = self._asked.take(incoming.sender)
             metadata = {key: value for key, value in ((PREVIOUS_TEXT_KEY, previous), (ANSWERING_KEY, question))
                         if value}
+            if self._screen_worker is not None:
+                await self._screen_worker.prescreen(incoming.text, previous, question)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
@@ -142,7 +155,7 @@ class PatientRestInput(InputChannel):
         crisis and the replies do not carry the clinic's crisis lines (the
         action server being down, say). Never leave a patient with nothing.
         """
-        crisis = intent_for(screen_reply(screen, incoming.text, previous, question).to_dict()) is not None
+        crisis = intent_for(assessed_reply(screen, incoming.text, previous, question)) is not None
         if replies and not crisis:
             return []
         loop = asyncio.get_running_loop()
@@ -169,6 +182,9 @@ class PatientRestInput(InputChannel):
             replies.append({"recipient_id": incoming.sender,
                             "text": self._discharged_crisis_text.replace("{resources}", resources)})
         return replies
+
+    async def _stop_screen_worker(self, _app: Any, _loop: Any) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self._screen_worker.close)
 
     async def _check_enrollment(self, sender: str) -> Optional[str]:
         remembered = self._enrolment.remembered(sender)

@@ -9,7 +9,9 @@ entity `screen_review`, on which data/rules/review.yml offers grounding. A
 message is also read after the sender's previous one when the channel passes
 it in the metadata (`previous_text`), so a sentence typed in pieces is still
 screened, and as an answer to the closed question the assistant asked before
-it (`answering`; see bot/safety/answers.py).
+it (`answering`; see bot/safety/answers.py). The patient channel may have had
+the message screened already, in the screen's worker process
+(bot/safety/worker.py); then its answer is used.
 """
 from __future__ import annotations
 
@@ -33,8 +35,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.conversation.routing import intent_for, review_entity
 from bot.safety import screen
-from bot.safety.answers import ANSWERING_KEY, screen_reply
+from bot.safety.answers import ANSWERING_KEY
 from bot.safety.fragments import PREVIOUS_TEXT_KEY
+from bot.safety.worker import assessed_reply
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class SafetyScreen(GraphComponent):
             previous = _text_or_none(metadata, PREVIOUS_TEXT_KEY)
             question = _text_or_none(metadata, ANSWERING_KEY)
             text = message.get(TEXT) or ""
-            assessment = screen_reply(screen, text, previous, question).to_dict()
+            assessment = assessed_reply(screen, text, previous, question)
             message.set(SAFETY_KEY, assessment, add_to_output=True)
             entity = review_entity(assessment, text)
             if entity is not None:

@@ -65,6 +65,7 @@ class Settings:
     public_base_url: str = ""
     log_level: str = "INFO"
     max_message_chars: conint(ge=100, le=1_000_000) = 20_000
+    screen_worker: bool = True
     alert_episode_minutes: conint(ge=0, le=7 * 24 * 60) = 60
     ack_timeout_minutes: Dict[str, DayMinutes] = field(
         default_factory=lambda: {"emergency": 5, "urgent": 30}

@@ -144,8 +144,8 @@ _recent: "OrderedDict[str, Assessment]" = OrderedDict()
 _recent_lock = threading.Lock()
 
 
-def screen(text: str) -> Assessment:
-    """Screen `text` with a process-wide Screen built on first use (not at import)."""
+def _default_screen() -> Optional[Screen]:
+    """The process-wide Screen, built on first use; None if it cannot be built."""
     global _default
     if _default is None:
         with _default_lock:
@@ -154,13 +154,27 @@ def screen(text: str) -> Assessment:
                     _default = build_screen()
                 except Exception:
                     logger.exception("Safety screen could not be built; reporting screen_error")
-                    return SCREEN_ERROR
+                    return None
+    return _default
+
+
+def screen_version() -> Optional[str]:
+    """The rules version of the process-wide Screen (building it if need be); None if it cannot be built."""
+    built = _default_screen()
+    return built.version if built is not None else None
+
+
+def screen(text: str) -> Assessment:
+    """Screen `text` with a process-wide Screen built on first use (not at import)."""
+    built = _default_screen()
+    if built is None:
+        return SCREEN_ERROR
     with _recent_lock:
         known = _recent.get(text)
         if known is not None:
             _recent.move_to_end(text)
             return known
-    assessment = _default(text)
+    assessment = built(text)
     if "screen_error" not in assessment.categories:  # a failure is tried again next time
         with _recent_lock:
             _recent[text] = assessment

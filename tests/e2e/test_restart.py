@@ -105,3 +105,26 @@ def test_the_cssrs_questions_carry_on_after_rasa_is_killed_and_restarted(restart
     restartable.start_rasa()
     # A "no" to Q2 skips Q3-Q5: the next question is Q6, asked by the restarted server.
     assert "Have you ever done anything" in restartable.say(sender, "no")
+
+
+def test_the_screen_worker_ends_with_a_killed_server_and_a_new_one_starts_with_it(restartable):
+    def workers(parent):
+        found = subprocess.run(["pgrep", "-P", str(parent), "-f", "bot.safety.worker"],
+                               capture_output=True, text=True).stdout.split()
+        return [int(pid) for pid in found]
+
+    before = workers(restartable.rasa.pid)
+    assert len(before) == 1
+    restartable.kill_rasa()  # SIGKILL: the worker's stdin closes, and it ends
+    assert wait_for(lambda: not any(_running(pid) for pid in before), timeout=30)
+    restartable.start_rasa()
+    assert len(workers(restartable.rasa.pid)) == 1
+    assert "988" in restartable.say("demo-jonah", "i want to die")
+
+
+def _running(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
