@@ -94,6 +94,11 @@ class SpoolDrainer:
 
     `handle(record)` raises to mean "retry later" (for example, the database is
     locked); the drainer then waits with exponential backoff, up to 30 s.
+
+    With `handle_many(records)`, the records waiting are handed over up to
+    `batch` at a time (one transaction for many turns under load). If a batch
+    fails, its records are handled one at a time, in order, so that one bad
+    record holds back only itself and those after it.
     """
 
     def __init__(
@@ -103,9 +108,13 @@ class SpoolDrainer:
         *,
         name: str = "spool-drainer",
         max_backoff: float = 30.0,
+        handle_many: Optional[Callable[[list[dict]], None]] = None,
+        batch: int = 50,
     ) -> None:
         self.spool = spool
         self._handle = handle
+        self._handle_many = handle_many
+        self._batch = max(1, batch)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._max_backoff = max_backoff
@@ -134,16 +143,19 @@ class SpoolDrainer:
 
         Stops at the first failure so that records keep their order.
         """
+        pending = self.spool.pending()
+        if self._handle_many is not None:
+            return sum(self._drain_batch(pending[start:start + self._batch])
+                       for start in range(0, len(pending), self._batch))
         handled = 0
-        for path in self.spool.pending():
+        for path in pending:
             claimed = self.spool.claim(path)
             if claimed is None:
                 continue
             try:
                 self._handle(Spool.read(claimed))
             except json.JSONDecodeError:
-                logger.error("unreadable spool record %s kept aside", claimed.name)
-                claimed.rename(claimed.with_suffix(".bad"))
+                _set_aside(claimed)
                 continue
             except Exception:
                 self.spool.release(claimed)
@@ -151,6 +163,41 @@ class SpoolDrainer:
             self.spool.done(claimed)
             handled += 1
         return handled
+
+    def _drain_batch(self, paths: list[Path]) -> int:
+        """Claim, read and hand over these records together; one by one if that fails."""
+        claimed, records = [], []
+        for path in paths:
+            taken = self.spool.claim(path)
+            if taken is None:
+                continue
+            try:
+                records.append(Spool.read(taken))
+            except json.JSONDecodeError:
+                _set_aside(taken)
+                continue
+            except Exception:
+                for held in [*claimed, taken]:
+                    self.spool.release(held)
+                raise
+            claimed.append(taken)
+        if not claimed:
+            return 0
+        try:
+            self._handle_many(records)
+        except Exception:
+            for index, (taken, record) in enumerate(zip(claimed, records)):
+                try:
+                    self._handle(record)
+                except Exception:
+                    for held in claimed[index:]:
+                        self.spool.release(held)
+                    raise
+                self.spool.done(taken)
+            return len(claimed)
+        for taken in claimed:
+            self.spool.done(taken)
+        return len(claimed)
 
     def _run(self) -> None:
         backoff = 0.0
@@ -170,6 +217,11 @@ class SpoolDrainer:
                     _one_line(exc),
                     backoff,
                 )
+
+
+def _set_aside(claimed: Path) -> None:
+    logger.error("unreadable spool record %s kept aside", claimed.name)
+    claimed.rename(claimed.with_suffix(".bad"))
 
 
 def _fsync_dir(directory: Path) -> None:

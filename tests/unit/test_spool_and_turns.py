@@ -118,3 +118,69 @@ def test_turns_survive_a_locked_database_and_land_when_it_frees(demo, settings, 
     locker.close()
     assert _count(demo, ChatMessage) == 1
     assert drainer.spool.pending() == []
+
+
+def test_records_waiting_are_handed_over_together_in_order(tmp_path):
+    spool = Spool(tmp_path)
+    batches = []
+    drainer = SpoolDrainer(spool, lambda record: batches.append([record]), handle_many=batches.append, batch=3)
+    for n in range(7):
+        spool.append({"n": n})
+    assert drainer.drain_once() == 7
+    assert [[r["n"] for r in batch] for batch in batches] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert spool.pending() == []
+
+
+def test_a_failing_batch_is_handled_one_by_one_and_stops_at_the_bad_record(tmp_path):
+    spool = Spool(tmp_path)
+    stored, failing = [], {"on": True}
+
+    def handle(record):
+        if failing["on"] and record["n"] == 2:
+            raise RuntimeError("a constraint failed")
+        stored.append(record["n"])
+
+    def handle_many(records):
+        staged = []
+        for record in records:  # all or nothing, as one transaction
+            if failing["on"] and record["n"] == 2:
+                raise RuntimeError("a constraint failed")
+            staged.append(record["n"])
+        stored.extend(staged)
+
+    drainer = SpoolDrainer(spool, handle, handle_many=handle_many, batch=4)
+    for n in range(6):
+        spool.append({"n": n})
+    (tmp_path / "00000000000000000001-broken.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        drainer.drain_once()
+    assert stored == [0, 1]
+    assert len(spool.pending()) == 4 and len(list(tmp_path.glob("*.bad"))) == 1
+    failing["on"] = False
+    assert drainer.drain_once() == 4
+    assert stored == [0, 1, 2, 3, 4, 5]
+
+
+def test_the_turn_recorder_stores_a_burst_of_turns_with_their_alert(demo, settings, tmp_path):
+    from bot.service.recorder import start_turn_recorder
+    from bot.storage.models import CrisisAlert
+
+    drainer = start_turn_recorder(settings, spool_dir=tmp_path / "turns")
+    none = {"level": "none", "categories": [], "findings": []}
+    try:
+        for n in range(30):
+            safety = URGENT if n == 17 else none
+            drainer.submit(turn_record("demo-ava", "patient", f"line {n}", f"burst-{n}", safety=safety))
+            drainer.submit(turn_record("demo-ava", "assistant", f"reply {n}", f"burst-reply-{n}"))
+        drainer.submit(turn_record("demo-ava", "patient", "line 0", "burst-0", safety=none))  # redelivered
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (drainer.spool.pending() or _count(demo, ChatMessage) < 60):
+            time.sleep(0.2)
+    finally:
+        drainer.stop()
+    assert _count(demo, ChatMessage) == 60 and _count(demo, SafetyAssessment) == 30
+    with demo() as session:
+        alerts = session.scalars(select(CrisisAlert)).all()
+        texts = [m.text for m in session.scalars(select(ChatMessage).order_by(ChatMessage.id))]
+    assert len(alerts) == 1 and alerts[0].level == "urgent"
+    assert texts[:4] == ["line 0", "reply 0", "line 1", "reply 1"]
