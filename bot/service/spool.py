@@ -96,7 +96,8 @@ class SpoolDrainer:
     locked); the drainer then waits with exponential backoff, up to 30 s.
 
     With `handle_many(records)`, the records waiting are handed over up to
-    `batch` at a time (one transaction for many turns under load). If a batch
+    `batch` at a time (one transaction for many turns under load), after
+    `gather_seconds` to let those arriving together join. If a batch
     fails, its records are handled one at a time, in order, so that one bad
     record holds back only itself and those after it.
     """
@@ -110,11 +111,13 @@ class SpoolDrainer:
         max_backoff: float = 30.0,
         handle_many: Optional[Callable[[list[dict]], None]] = None,
         batch: int = 50,
+        gather_seconds: float = 0.0,
     ) -> None:
         self.spool = spool
         self._handle = handle
         self._handle_many = handle_many
         self._batch = max(1, batch)
+        self._gather = max(0.0, gather_seconds)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._max_backoff = max_backoff
@@ -203,6 +206,8 @@ class SpoolDrainer:
         backoff = 0.0
         while not self._stop.is_set():
             self._wake.wait(timeout=backoff or 5.0)
+            if self._gather and not self._stop.is_set():
+                self._stop.wait(self._gather)  # let the records arriving now join this batch
             self._wake.clear()
             if self._stop.is_set():
                 break

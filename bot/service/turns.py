@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Optional
+from typing import List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.escalation.alerts import raise_alert
-from bot.storage.models import ChatMessage, SafetyAssessment
+from bot.storage.models import ChatMessage, Patient, SafetyAssessment
 from bot.storage.patients import find_patient_by_sender
 
 
@@ -49,6 +49,31 @@ def record_turn(session: Session, record: dict) -> Optional[ChatMessage]:
     )
     if duplicate is not None:
         return None
+    return _store(session, patient, record)
+
+
+def record_turns(session: Session, records: List[dict]) -> int:
+    """Store many turns in one transaction, as `record_turn` would one after another; how many were new.
+
+    The senders and the turns already stored are looked up once for all of them.
+    """
+    senders = {record["sender_id"] for record in records if record["sender_id"]}
+    patients = {patient.sender_id: patient for patient in session.scalars(
+        select(Patient).where(Patient.sender_id.in_(senders), Patient.is_active.is_(True)))}
+    seen = set(session.scalars(select(ChatMessage.external_id).where(
+        ChatMessage.external_id.in_([record["external_id"] for record in records]))))
+    stored = 0
+    for record in records:
+        patient = patients.get(record["sender_id"])
+        if patient is None or record["external_id"] in seen:
+            continue
+        seen.add(record["external_id"])
+        _store(session, patient, record)
+        stored += 1
+    return stored
+
+
+def _store(session: Session, patient: Patient, record: dict) -> ChatMessage:
     created_at = _from_epoch(record.get("timestamp"))
     message = ChatMessage(
         patient_id=patient.id,

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.service.spool import Spool, SpoolDrainer
 from bot.storage.models import ChatMessage, SafetyAssessment
-from bot.service.turns import record_turn, turn_record
+from bot.service.turns import record_turn, record_turns, turn_record
 
 URGENT = {
     "level": "urgent",
@@ -184,3 +184,25 @@ def test_the_turn_recorder_stores_a_burst_of_turns_with_their_alert(demo, settin
         texts = [m.text for m in session.scalars(select(ChatMessage).order_by(ChatMessage.id))]
     assert len(alerts) == 1 and alerts[0].level == "urgent"
     assert texts[:4] == ["line 0", "reply 0", "line 1", "reply 1"]
+
+
+def test_many_turns_at_once_are_stored_as_one_by_one(demo):
+    none = {"level": "none", "categories": [], "findings": []}
+    with demo.begin() as session:
+        record_turn(session, turn_record("demo-ava", "patient", "already here", "many-0", safety=none))
+    records = [
+        turn_record("demo-ava", "patient", "already here", "many-0", safety=none),  # stored before
+        turn_record("stranger", "patient", "hi", "many-1", safety=URGENT),  # not enrolled
+        turn_record("demo-ava", "patient", "test", "many-2", safety=URGENT),
+        turn_record("demo-ava", "assistant", "reply", "many-3"),
+        turn_record("demo-ava", "assistant", "reply", "many-3"),  # twice in one batch
+        turn_record("", "patient", "no sender", "many-4", safety=none),
+    ]
+    with demo.begin() as session:
+        assert record_turns(session, records) == 2
+    with demo() as session:
+        stored = session.scalars(select(ChatMessage.external_id).order_by(ChatMessage.id)).all()
+        assert stored == ["many-0", "many-2", "many-3"]
+        assessment = session.scalar(select(SafetyAssessment).where(SafetyAssessment.level == "urgent"))
+        assert assessment.chat_message_id == session.scalar(
+            select(ChatMessage.id).where(ChatMessage.external_id == "many-2"))
