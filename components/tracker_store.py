@@ -56,6 +56,9 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
             self._pool_sqlite_connections()
+        events = self.SQLEvent.__table__
+        self._newest_statement = sa.select(sa.func.max(events.c.id)).where(
+            events.c.sender_id == sa.bindparam("sender_id"))
         self.window = max(20, int(window))
         self._capacity = max(0, int(cached_conversations))
         self._cache: "OrderedDict[str, tuple[int, DialogueStateTracker]]" = OrderedDict()
@@ -130,7 +133,9 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         return itertools.islice(tracker.events, saved, len(tracker.events))
 
     def _newest_id(self, session: Any, sender_id: Text) -> Optional[int]:
-        return session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()
+        # A Core statement built once, run on the session's connection: asked twice per message,
+        # the ORM query it replaces cost several times the lookup itself.
+        return session.connection().execute(self._newest_statement, {"sender_id": sender_id}).scalar()
 
     def _keep(self, sender_id: Text, newest: Optional[int], tracker: DialogueStateTracker) -> None:
         if not self._capacity or newest is None:
