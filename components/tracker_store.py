@@ -10,7 +10,7 @@ neither of which changes what is stored:
   policies make of the earlier ones (see `rewindow`). Its slots, form and
   latest message are those of the whole session, because every event is
   still replayed once when the tracker is loaded. The policies only look a
-  few turns back (MemoizationPolicy max_history 4, rules of a few steps).
+  few turns back (MemoizationPolicy max_history 4, rules of at most 8 steps).
 - **A per-process cache.** After a save, this process keeps the tracker with
   the highest event id it wrote. The next message of that conversation reuses
   it if the database has no newer event for the sender (checked with one
@@ -41,7 +41,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WINDOW = 60
+# Some 14 of the policies' states (a few turns): the longest rule has 8 steps, and the
+# MemoizationPolicy looks 4 back. Every event is replayed on load, and the payload to the
+# action server and the policies' states grow with the window: at 60 events a message cost
+# about a fifth more of the Rasa process under load than at 30.
+DEFAULT_WINDOW = 30
 # A windowed tracker takes up to a few hundred kB: the latest 200 conversations stay cached.
 DEFAULT_CACHED_CONVERSATIONS = 200
 # Where, in a tracker handed out, the events not yet in the database begin.

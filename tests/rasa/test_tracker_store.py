@@ -59,7 +59,7 @@ def _conversation(turns: int) -> DialogueStateTracker:
     return tracker
 
 
-@pytest.mark.parametrize("window", [60, 150])
+@pytest.mark.parametrize("window", [DEFAULT_WINDOW, 60, 150])
 def test_a_long_form_is_windowed_and_the_policies_see_exactly_the_whole_sessions_history(window):
     full = _conversation(200)
     events = [event.as_dict() for event in full.events]
@@ -79,10 +79,12 @@ def test_many_turns_without_a_form_keep_the_state_and_the_recent_history():
         full.update(UserUttered(f"question {number}", {"name": "ask_question", "confidence": 0.9}))
         full.update(ActionExecuted("action_answer_question"))
         full.update(BotUttered("An answer."))
-    windowed = windowed_tracker("patient-1", [e.as_dict() for e in full.events], DOMAIN.slots, 100)
-    assert len(windowed.events) < 110 < len(full.events)
-    assert windowed.current_slot_values() == full.current_slot_values()
-    assert windowed.past_states(DOMAIN)[-20:] == full.past_states(DOMAIN)[-20:]
+    for window, recent in ((100, 20), (DEFAULT_WINDOW, 12)):
+        windowed = windowed_tracker("patient-1", [e.as_dict() for e in full.events], DOMAIN.slots, window)
+        assert len(windowed.events) < window + 10 < len(full.events)
+        assert windowed.current_slot_values() == full.current_slot_values()
+        # More states than the longest rule (8 steps) or the memoized history (4) reads.
+        assert windowed.past_states(DOMAIN)[-recent:] == full.past_states(DOMAIN)[-recent:]
 
 
 @pytest.fixture
