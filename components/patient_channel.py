@@ -124,7 +124,8 @@ class PatientRestInput(InputChannel):
             metadata = {key: value for key, value in ((PREVIOUS_TEXT_KEY, previous), (ANSWERING_KEY, question))
                         if value}
             if self._screen_worker is not None:
-                await self._screen_worker.prescreen(incoming.text, previous, question)
+                # As the NLU component will read it: Rasa strips the text, the metadata omits what is empty.
+                await self._screen_worker.prescreen(incoming.text.strip(), previous or None, question or None)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
@@ -155,7 +156,7 @@ class PatientRestInput(InputChannel):
         crisis and the replies do not carry the clinic's crisis lines (the
         action server being down, say). Never leave a patient with nothing.
         """
-        crisis = intent_for(assessed_reply(screen, incoming.text, previous, question)) is not None
+        crisis = intent_for(assessed_reply(screen, incoming.text.strip(), previous or None, question or None)) is not None
         if replies and not crisis:
             return []
         loop = asyncio.get_running_loop()
