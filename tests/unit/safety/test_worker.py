@@ -37,8 +37,14 @@ def _ready(worker, seconds=60.0):
     return worker.ready
 
 
+def _run(coroutine):
+    """On its own thread: the session's browser fixture keeps an event loop running on this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _prescreen(worker, *case):
-    return asyncio.run(worker.prescreen(*case))
+    return _run(worker.prescreen(*case))
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +80,7 @@ def test_many_messages_at_once_each_get_their_own_answer(worker):
     async def all_at_once():
         return await asyncio.gather(*(worker.prescreen(text, None, None) for text in texts))
 
-    assert all(asyncio.run(all_at_once()))
+    assert all(_run(all_at_once()))
     assert recall("i want to die", None, None)["level"] == "urgent"
     assert {recall(text, None, None)["level"] for text in texts[:-1]} == {"none"}
 
