@@ -18,6 +18,8 @@ from typing import Any, Dict, Tuple
 
 import aiohttp
 
+from components.patching import replace_method
+
 # Below the action server's keep-alive (Sanic's default, 5 s).
 CLIENT_KEEPALIVE_SECONDS = 2.0
 
@@ -76,10 +78,8 @@ def install() -> bool:
     global _rasa_session
     from rasa.utils.endpoints import EndpointConfig
 
-    current = getattr(EndpointConfig, "session", None)
-    if not callable(current):
+    original = replace_method(EndpointConfig, "session", shared_session)
+    if original is None:
         return False
-    if current is not shared_session:
-        _rasa_session = current
-        EndpointConfig.session = shared_session
+    _rasa_session = original
     return True

@@ -32,6 +32,8 @@ from typing import Any, Dict, Text
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
+from components.patching import replace_method
+
 MESSAGE = (
     ". Failed to validate Action server response from API, make sure your response from the Action "
     "endpoint is valid. For more information about the format visit {docs}/custom-actions"
@@ -115,7 +117,4 @@ def install() -> bool:
     """Replace RemoteAction's check with the compiled one; False if this Rasa has no such method."""
     from rasa.core.actions.action import RemoteAction
 
-    if not callable(getattr(RemoteAction, "_validate_action_result", None)):
-        return False
-    RemoteAction._validate_action_result = validate_action_result
-    return True
+    return replace_method(RemoteAction, "_validate_action_result", validate_action_result) is not None
