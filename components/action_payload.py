@@ -19,24 +19,19 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Text
 
+from components.patching import replace_method
+
 _LEFT_OUT_OF_DOMAIN = ("responses",)
 _rasa_action_call_format = None
 
 
 def latest_turn(events: Iterable[Any]) -> List[Any]:
     """The events from the `action_listen` before the latest user message on (all of them if there is none)."""
-    from rasa.shared.core.constants import ACTION_LISTEN_NAME
-    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from components.tracker_store import latest_turn_start
 
     events = list(events)
-    for index in range(len(events) - 1, -1, -1):
-        if isinstance(events[index], UserUttered):
-            for before in range(index - 1, -1, -1):
-                event = events[before]
-                if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME:
-                    return events[before:]
-            return events
-    return events
+    start = latest_turn_start(events)
+    return events if start is None else events[start:]
 
 
 def action_call_format(self: Any, tracker: Any, domain: Any) -> Dict[Text, Any]:
@@ -58,10 +53,8 @@ def install() -> bool:
     global _rasa_action_call_format
     from rasa.core.actions.action import RemoteAction
 
-    current = getattr(RemoteAction, "_action_call_format", None)
-    if not callable(current):
+    original = replace_method(RemoteAction, "_action_call_format", action_call_format)
+    if original is None:
         return False
-    if current is not action_call_format:
-        _rasa_action_call_format = current
-        RemoteAction._action_call_format = action_call_format
+    _rasa_action_call_format = original
     return True

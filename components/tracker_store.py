@@ -200,7 +200,7 @@ def rewindow(tracker: DialogueStateTracker, window: int) -> None:
     """
     events = list(tracker.events)
     cut = _turn_boundary(events, len(events) - window)
-    latest_turn = _latest_turn_start(events)
+    latest_turn = latest_turn_start(events)
     if cut is not None and latest_turn is not None and cut > latest_turn:
         cut = latest_turn if latest_turn > 0 else None
     if cut is None:
@@ -249,8 +249,8 @@ def compact(events: List[Event]) -> List[Event]:
     return kept
 
 
-def _latest_turn_start(events: List[Event]) -> Optional[int]:
-    """The `action_listen` before the latest user message, if there is one."""
+def latest_turn_start(events: List[Event]) -> Optional[int]:
+    """Where the latest turn starts: the `action_listen` before the latest user message, if there is one."""
     for index in range(len(events) - 1, -1, -1):
         if isinstance(events[index], UserUttered):
             for before in range(index - 1, -1, -1):
