@@ -147,28 +147,11 @@ class SpoolDrainer:
         Stops at the first failure so that records keep their order.
         """
         pending = self.spool.pending()
-        if self._handle_many is not None:
-            return sum(self._drain_batch(pending[start:start + self._batch])
-                       for start in range(0, len(pending), self._batch))
-        handled = 0
-        for path in pending:
-            claimed = self.spool.claim(path)
-            if claimed is None:
-                continue
-            try:
-                self._handle(Spool.read(claimed))
-            except json.JSONDecodeError:
-                _set_aside(claimed)
-                continue
-            except Exception:
-                self.spool.release(claimed)
-                raise
-            self.spool.done(claimed)
-            handled += 1
-        return handled
+        size = self._batch if self._handle_many is not None else 1
+        return sum(self._drain_batch(pending[start:start + size]) for start in range(0, len(pending), size))
 
     def _drain_batch(self, paths: list[Path]) -> int:
-        """Claim, read and hand over these records together; one by one if that fails."""
+        """Claim, read and hand over these records: together if there are several, else one by one, in order."""
         claimed, records = [], []
         for path in paths:
             taken = self.spool.claim(path)
@@ -184,21 +167,22 @@ class SpoolDrainer:
                     self.spool.release(held)
                 raise
             claimed.append(taken)
-        if not claimed:
-            return 0
-        try:
-            self._handle_many(records)
-        except Exception:
-            for index, (taken, record) in enumerate(zip(claimed, records)):
-                try:
-                    self._handle(record)
-                except Exception:
-                    for held in claimed[index:]:
-                        self.spool.release(held)
-                    raise
-                self.spool.done(taken)
-            return len(claimed)
-        for taken in claimed:
+        if self._handle_many is not None and len(records) > 1:
+            try:
+                self._handle_many(records)
+            except Exception:
+                pass  # one record may be the cause: below, they are handled one at a time
+            else:
+                for taken in claimed:
+                    self.spool.done(taken)
+                return len(claimed)
+        for index, (taken, record) in enumerate(zip(claimed, records)):
+            try:
+                self._handle(record)
+            except Exception:
+                for held in claimed[index:]:
+                    self.spool.release(held)
+                raise
             self.spool.done(taken)
         return len(claimed)
 
