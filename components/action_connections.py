@@ -78,8 +78,5 @@ def install() -> bool:
     global _rasa_session
     from rasa.utils.endpoints import EndpointConfig
 
-    original = replace_method(EndpointConfig, "session", shared_session)
-    if original is None:
-        return False
-    _rasa_session = original
-    return True
+    _rasa_session = replace_method(EndpointConfig, "session", shared_session)
+    return _rasa_session is not None

@@ -53,8 +53,5 @@ def install() -> bool:
     global _rasa_action_call_format
     from rasa.core.actions.action import RemoteAction
 
-    original = replace_method(RemoteAction, "_action_call_format", action_call_format)
-    if original is None:
-        return False
-    _rasa_action_call_format = original
-    return True
+    _rasa_action_call_format = replace_method(RemoteAction, "_action_call_format", action_call_format)
+    return _rasa_action_call_format is not None
