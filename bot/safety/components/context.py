@@ -9,7 +9,16 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from bot.safety.components.spans import TARGETS_GROUP, set_doc_extension, split_leading_choice
-from bot.safety.components.talk import contrast_open, goes_on, impersonal, names_a_thing, quoted_title, ties_writer
+from bot.safety.components.talk import (
+    contrast_open,
+    goes_on,
+    impersonal,
+    names_a_thing,
+    own_state,
+    quoted_title,
+    ties_writer,
+    untied_noun,
+)
 from bot.safety.rules import ContextRule
 
 _TIME_CATEGORIES = ("HISTORICAL", "CURRENT", "RECENT", "SINCE_RECENT")
@@ -367,10 +376,15 @@ class SafetyContext:
                 found = [(m.category, m.rule.metadata["id"]) for m in applied]
                 if quoted_title(sent, target) and not ties_writer(sent, modifiers, target, clauses):
                     found.append(("TITLE", "ctx.topic.title"))
-                if (impersonal(sent, target, modifiers) or names_a_thing(sent, target, modifiers)) and not goes_on(
-                    doc, applied
-                ):
+                said_of_a_thing = (
+                    impersonal(sent, target, modifiers)
+                    or names_a_thing(sent, target, modifiers)
+                    or untied_noun(sent, target, modifiers)
+                )
+                if said_of_a_thing and not goes_on(doc, applied):
                     found.append(("IMPERSONAL", "ctx.topic.impersonal"))
+                if own_state(sent, target, modifiers):
+                    found.append(("OWN_STATE", "ctx.current.own_state"))
                 # A denial followed by "but ..." in the same sentence is ambivalent, not a no.
                 contrast = [m for m in modifiers if m.direction == "TERMINATE" and m.modifier_span[0] >= target.end]
                 if contrast:

@@ -27,6 +27,8 @@ _CURRENT_NAMES = frozenset({"current", "recent"})
 
 # Categories whose denials a recent "in/for/since" date turns into recent behaviour.
 _BEHAVIOUR_CATEGORIES = frozenset({"suicidal_behavior", "self_harm"})
+# Rules for an act done (an attempt, self-harm, an act under way): the experience does not make them a wish.
+_ACTS = ("sb.attempt", "sh.act", "sh.in_progress", "sh.forms.in_progress")
 _BP_READING = re.compile(r"(\d{2,3})\s*(?:/|\\|over)\s*(\d{2,3})")
 
 
@@ -107,7 +109,9 @@ class SafetyDecision:
         for category in ("HYPOTHETICAL", "OTHER_PERSON", "PEACEFUL"):
             if category in categories:
                 effective.add(category)
-        if "EXPERIENCE" in categories and not current:
+        if "EXPERIENCE" in categories and not current and not rule.id.startswith(_ACTS):
+            # A wish that belonged to the experience; an act done under it ("under the ketamine i
+            # took all my pills") is still an act.
             effective.add("EXPERIENCE")
         if "TOPIC" in categories and rule.caps.get("TOPIC"):
             # Talk about suicide as a topic; the context step drops TOPIC where the sentence ties
@@ -124,11 +128,13 @@ class SafetyDecision:
                 cap = "review"
             if cap is not None:
                 level = cap_level(level, cap)
-        if rule.current_level and not effective and ("CURRENT_WISH" in categories or undercut):
+        said_now = "CURRENT_WISH" in categories or "OWN_STATE" in categories
+        if rule.current_level and not effective and (said_now or undercut):
             # A bare mention the writer wants again, still does, or undercuts a denial of ("i used
             # to self harm and i've been wanting to again"; "i haven't self harmed in a year but i
             # want to so badly") is current risk; a topic dated today ("we talked about self harm
-            # in group today") is not.
+            # in group today") is not. "Suicidal" said alone in a fragment ("suicidal af", "woke up
+            # suicidal") is the writer's own state (OWN_STATE).
             level = cap_level(rule.current_level, "urgent") if persisting else rule.current_level
         shown = set(effective)
         if current:

@@ -137,6 +137,116 @@ def impersonal(sent: Span, target: Span, modifiers: list) -> bool:
     return before is not None and before.norm_ in _TOPIC_PREPOSITIONS
 
 
+# "Suicidal" as a state the writer is in, said in a fragment ("suicidal af", "woke up suicidal",
+# "suicidal thoughts most of the day"): the sentence holds nothing but these words.
+_STATE_MENTIONS = frozenset({"suicidal"})
+_FRAGMENT_WORDS = frozenset(
+    """i im me my myself am m feel feeling felt feels woke wake waking up been being getting get got going kinda kind
+    of so very really super pretty fully actively passively mildly mild lowkey low key highkey bit a little tad quite
+    extremely totally af asf rn atm tbh ngl honestly lol sorry sry again still today tonight this morning evening night
+    all day week weekend lately recently now and just too also the most since every thoughts thought urges urge
+    feelings feeling ideation stuff thing things is are was were back spiking worse stronger louder returning
+    returned coming came started starting creeping right ish usual on off waves thots monday tuesday wednesday thursday
+    friday saturday sunday""".split()
+)
+_NOT_THE_WRITERS = frozenset({"OTHER_PERSON", "TOPIC", "HYPOTHETICAL", "HISTORICAL", "EXPERIENCE", "NEGATED_EXISTENCE"})
+
+
+def own_state(sent: Span, target: Span, modifiers: list) -> bool:
+    """True if "suicidal" is the writer's own present state, said in a fragment.
+
+    The mention is "suicidal" (or "suicidal thoughts"), in a statement, and the
+    other words of its sentence are the writer, a state, time or degree word or
+    text-speak ("suicidal af", "woke up suicidal", "suicidal thoughts most of the
+    day", "the suicidal stuff is back"); or there are none, and the text says more
+    in other sentences ("Struggling. Suicidal."; the word alone as the whole text
+    is a bare mention, `review`). A sentence that names anyone else, a topic, a
+    hypothetical, the past, the experience itself or a denial is not ("suicidal
+    thoughts are common", "not suicidal").
+    """
+    if not len(target) or target[0].norm_ not in _STATE_MENTIONS or any(t.text == "?" for t in sent):
+        return False
+    if any(m.category in _NOT_THE_WRITERS for m in modifiers):
+        return False
+    others = [t for t in sent if not (target.start <= t.i < target.end) and not t.is_punct and not t.is_space]
+    if not others:
+        # "Struggling. Suicidal. Don't want to call anyone": the word alone, among the writer's other sentences.
+        return any(t.is_alpha for t in sent.doc if not (sent.start <= t.i < sent.end))
+    return all(t.norm_ in _FRAGMENT_WORDS or t.lemma_ in _FRAGMENT_WORDS or t.like_num for t in others)
+
+
+# Words by which a writer holds "suicide" in mind rather than reporting on it ("i keep thinking
+# about suicide", "suicide is tempting", "i'm scared of how close suicide feels").
+_MENTAL = frozenset(
+    """think thinking thought thoughts consider considering considered contemplate contemplating contemplated want
+    wanted wanting wanna wish wished plan planning planned obsess obsessed obsessing obsession fantasize fantasise
+    fantasizing fantasising dream dreaming crave craving tempt tempted tempting mind keep keeps kept stop google
+    googling googled research researching researched searching searched scared afraid fear close closer option
+    answer relief comfort jealous envy envious lucky same next feel feeling feels felt urge urges pull drawn ready
+    decide decided choose chose chosen talk ask said say tell mention discuss bring share open need""".split()
+)
+# Someone the writer knows, or a pronoun for them: a mention near them is another person's risk (`review`).
+_SOMEONE = frozenset(
+    """he she him her his hers they them their theirs someone somebody friend friends mate mates buddy bestie bff
+    flatmate roommate housemate partner boyfriend girlfriend husband wife ex girl guy boy man woman kid kids teen
+    teenager student colleague coworker mum mom dad mother father brother sister son daughter cousin uncle aunt
+    grandma grandad grandpa nan niece nephew neighbour neighbor client patient family""".split()
+)
+
+
+# Words that open a statement without being its subject ("honestly suicide is ...").
+_DISCOURSE = frozenset("honestly but and so just like tbh ngl idk maybe lol lmao ok okay well yeah yes no".split())
+# A dose, a method, a time ahead or "nobody" anywhere in the text: never mere report ("how many
+# tylenol for a suicide", "the bridge where the suicide happened ... going there tonight", "nobody
+# would notice one more suicide").
+_MEANS_OR_WHEN = frozenset(
+    """how pill pills tablet tablets meds dose doses enough lethal fatal painless quick quickest method methods
+    tonight tonite tomorrow tmrw soon until nobody""".split()
+)
+
+
+def untied_noun(sent: Span, target: Span, modifiers: list) -> bool:
+    """True if the noun "suicide" is reported on, not held in the writer's mind.
+
+    The noun alone, in a statement of three other words or more, that it does
+    not open and that does not drop its "I"; no method word beside it; not "my
+    suicide"; no one the writer knows, or a pronoun for them, in the sentence
+    (another person's risk is `review`); not acting on the writer ("suicide
+    haunts me"); no dose, method, time ahead or "nobody" anywhere in the text;
+    and not the writer together with a word of thinking, wanting, planning,
+    fear or feeling. "Another suicide on the northern line this morning", "i
+    read that suicides went up last year", "the consent form mentions suicide"
+    are news, a statistic, a form: no one's risk. "I keep thinking about
+    suicide", "suicide is starting to make sense" and "reading about suicide
+    all night" are not. Frames that make the noun the writer's own risk have
+    rules of their own ("suicide feels like the answer", "suicide tonight").
+    """
+    if len(target) != 1 or target[0].norm_ not in ("suicide", "suicides"):
+        return False
+    others = [t for t in sent if t.is_alpha and not (target.start <= t.i < target.end)]
+    if len(others) < 3 or any(t.text == "?" for t in sent) or any(m.category == "OTHER_PERSON" for m in modifiers):
+        return False
+    if any(t.norm_ in _SOMEONE or t.norm_ in ("me", "myself") for t in others):
+        # Someone the writer knows, or the writer as the one it acts on ("suicide haunts me").
+        return False
+    doc = sent.doc
+    before = doc[target.start - 1] if target.start > sent.start else None
+    after = doc[target.end] if target.end < sent.end else None
+    if (after is not None and (after.norm_ in _RISK_HEADS or after.norm_ == "by")) or (
+        before is not None and (before.norm_ in _RISK_ADJECTIVES or before.norm_ in _FIRST_PERSON)
+    ):
+        return False
+    leading = [t for t in others if t.i < target.start and t.norm_ not in _DISCOURSE]
+    if not leading or leading[0].norm_ in _DROPPED_SUBJECT:
+        # The noun opens the statement ("suicide is starting to make sense"), or the writer has
+        # dropped "I" ("reading about suicide all night"): said of the writer's own mind.
+        return False
+    if any(t.norm_ in _MEANS_OR_WHEN or t.lemma_ in _MEANS_OR_WHEN for t in doc if t.is_alpha):
+        return False
+    writer = any(t.norm_ in _FIRST_PERSON or t.norm_ in ("im", "ive", "id") for t in others)
+    return not (writer and any(t.norm_ in _MENTAL or t.lemma_ in _MENTAL for t in others))
+
+
 def quoted_title(sent: Span, target: Span) -> bool:
     """True if the target stands inside quotes, within 12 words, in a sentence that names a song, film or book."""
     doc = sent.doc

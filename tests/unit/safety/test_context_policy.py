@@ -109,6 +109,19 @@ def test_a_wish_that_goes_on_is_not_the_experience(safety_screen, text):
     assert _level(safety_screen, text) == "urgent"
 
 
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # An act done during a session is an act; a wish or an image during it belongs to the experience.
+        ("during the infusion i cut myself", "urgent"),
+        ("during the session i pictured jumping off a cliff", "review"),
+        ("during the infusion i wanted to die", "review"),
+    ],
+)
+def test_an_act_during_the_experience_is_still_an_act(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
 def test_a_past_marker_does_not_reach_a_new_present_clause(safety_screen):
     assert _level(safety_screen, "i used to have friends and i want to die") == "urgent"
     assert _level(safety_screen, "when i was a teen i cut myself and i burned myself") == "review"

@@ -1,6 +1,8 @@
 """Talk about suicide is not risk: topics, things, titles; and the writer's present still counts."""
 import pytest
 
+from bot.safety.model import level_rank
+
 
 def _level(screen, text):
     return screen(text).level
@@ -49,10 +51,8 @@ def test_talk_about_suicide_is_none(safety_screen, text):
         ("is suicide painful?", "review"),
         ("i wrote a suicide note", "emergency"),
         ("lost my dad to suicide last spring", "review"),
-        ("suicidal most days", "review"),
         # A person anywhere, a time, a typo of a risk word: not a name for a thing.
         ("im in a suicidal headspace", "review"),
-        ("suicidal thots tonight", "review"),
         ("suicidal after the infusion yesterday", "review"),
     ],
 )
@@ -101,4 +101,100 @@ def test_the_writers_present_risk_stays_urgent(safety_screen, text):
     ],
 )
 def test_denials_the_past_the_experience_and_others(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "suicidal af",
+        "woke up suicidal",
+        "suicidal most days",
+        "suicidal thots tonight",
+        "suicidal thoughts most of the day. work was hell",
+        "struggling. suicidal. dont want to call anyone",
+        "just suicidal again",
+    ],
+)
+def test_suicidal_in_a_fragment_of_the_writers_own_state_is_urgent(safety_screen, text):
+    assert _level(safety_screen, text) == "urgent"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # The word alone as the whole message, a question, a denial, someone else, a generality.
+        ("suicidal", "review"),
+        ("suicidal?", "review"),
+        ("not suicidal af", "none"),
+        ("my friend is suicidal af", "review"),
+        ("suicidal thoughts are common", "review"),
+    ],
+)
+def test_suicidal_with_more_than_the_writers_state_keeps_its_level(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "another suicide on the northern line this morning, trains delayed",
+        "the stats say suicides went up again last year",
+        "the consent form mentions suicide in the risks section",
+        "there was a suicide on the tracks this morning",
+    ],
+)
+def test_the_noun_reported_on_is_none(safety_screen, text):
+    assert _level(safety_screen, text) == "none"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # The writer's own mind, someone they know, a question, "my suicide": not a report.
+        ("i keep thinking about suicide at night", "urgent"),
+        ("my flatmate keeps bringing up suicide", "review"),
+        ("i need to talk about suicide at some point", "review"),
+        ("is suicide painful?", "review"),
+        # Suicide as the answer, on the mind, or with a time: the writer's own ideation or plan.
+        ("suicide feels like the only answer lately", "urgent"),
+        ("suicide keeps crossing my mind", "urgent"),
+        ("suicide tonight after everyone is asleep", "emergency"),
+        ("decided on suicide", "emergency"),
+        # A programme on tonight is a topic.
+        ("the documentary about suicide is on tonight", "none"),
+    ],
+)
+def test_the_noun_held_in_the_writers_mind_or_with_a_time_is_risk(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The noun opening the statement, a dropped "I", a dose, a method or a time ahead: not a report.
+        "suicide is always in the back of my head",
+        "suicide would solve it",
+        "reading about suicide all night",
+        "suicide by cop sounds about right",
+        "nobody would notice one more suicide",
+        "the bridge where the suicide happened is 10 min from my house. going there tonight",
+    ],
+)
+def test_the_noun_is_not_lowered_where_it_may_be_the_writers_risk(safety_screen, text):
+    assert level_rank(_level(safety_screen, text)) >= level_rank("review")
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("suicide is starting to make sense", "urgent"),
+        ("how many sertraline for a suicide", "emergency"),
+        ("suicide after the holidays", "emergency"),
+        # Work talk and a quiz are not a plan or an answer the writer holds.
+        ("im a nurse, had a suicide on the ward tonight", "review"),
+        ("suicide was the correct answer on the trivia night", "review"),
+    ],
+)
+def test_frames_of_the_noun(safety_screen, text, level):
     assert _level(safety_screen, text) == level
