@@ -281,7 +281,8 @@ def compile_pattern(
         if "$" in body:
             raise PatternError(f"'$' may only end pattern {text!r}")
         return [seq + [dict(END_ANCHOR)] for seq in compile_pattern(body, macros, lemma_of, check_word, cache)]
-    if "$" in text.split():
+    if "$" in text:
+        # Inside a group ("(go|leave $)") it would be a literal dollar sign, never the end.
         raise PatternError(f"'$' may only end pattern {text!r}")
     sequences = _Parser(text, macros, lemma_of, check_word, cache=cache).parse()
     result = []

@@ -185,6 +185,11 @@ def test_end_anchor_compiles_and_matches_only_at_the_end(safety_screen):
     assert split_end_anchor(compiled[0])[1] is True
     with pytest.raises(PatternError):
         compile_pattern("want $ to go", {}, normalizer.lemma_of, normalizer.check_word)
+    # Inside a group "$" would be a literal dollar sign, never the end: the rule file is refused.
+    with pytest.raises(PatternError):
+        compile_pattern("want to (go|leave $)", {}, normalizer.lemma_of, normalizer.check_word)
+    with pytest.raises(PatternError):
+        compile_pattern("want to (go|$) now $", {}, normalizer.lemma_of, normalizer.check_word)
     assert _level(safety_screen, "i dont want to be here") == "urgent"
     assert _level(safety_screen, "i dont want to be here.") == "urgent"
     assert _level(safety_screen, "i don't want to be here at 8am tomorrow") == "none"
