@@ -3,7 +3,7 @@
 Helpers of the context step (context.py); see bot/safety/README.md, "Level policy".
 Each takes a sentence span, the target span and the sentence's ConText modifiers.
 """
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from spacy.tokens import Doc, Span, Token
 
@@ -91,17 +91,41 @@ def goes_on(doc: Doc, modifiers: list) -> bool:
     )
 
 
-def _lone_mention(sent: Span, target: Span, modifiers: list) -> Optional[List[Token]]:
-    """The sentence's other words if the target is a bare one-word mention in a statement of three
-    other words or more that names no person (the writer, "we", or anyone a context rule names)."""
-    if len(target) != 1 or target[0].norm_ not in _BARE_MENTIONS:
+def _statement_words(sent: Span, target: Span, mentions: frozenset) -> Optional[List[Token]]:
+    """The sentence's other words if the target is one word of `mentions` in a statement (not a
+    question) of three other words or more."""
+    if len(target) != 1 or target[0].norm_ not in mentions:
         return None
     others = [t for t in sent if t.is_alpha and not (target.start <= t.i < target.end)]
     if len(others) < 3 or any(t.text == "?" for t in sent):
         return None
+    return others
+
+
+def _lone_mention(sent: Span, target: Span, modifiers: list) -> Optional[List[Token]]:
+    """The sentence's other words if the target is a bare one-word mention in a statement of three
+    other words or more that names no person (the writer, "we", or anyone a context rule names)."""
+    others = _statement_words(sent, target, _BARE_MENTIONS)
+    if others is None:
+        return None
     if any(t.norm_ in _PEOPLE for t in sent) or any(m.category == "OTHER_PERSON" for m in modifiers):
         return None
     return others
+
+
+def _neighbours(sent: Span, target: Span) -> Tuple[Optional[Token], Optional[Token]]:
+    """The words just before and just after the target within its sentence (None at either edge)."""
+    doc = sent.doc
+    before = doc[target.start - 1] if target.start > sent.start else None
+    after = doc[target.end] if target.end < sent.end else None
+    return before, after
+
+
+def _method_beside(before: Optional[Token], after: Optional[Token]) -> bool:
+    """True if the words beside a mention make it about a method ("suicide methods", "painless suicide")."""
+    return (after is not None and after.norm_ in _RISK_HEADS) or (
+        before is not None and before.norm_ in _RISK_ADJECTIVES
+    )
 
 
 def impersonal(sent: Span, target: Span, modifiers: list) -> bool:
@@ -119,9 +143,8 @@ def impersonal(sent: Span, target: Span, modifiers: list) -> bool:
     others = _lone_mention(sent, target, modifiers)
     if others is None:
         return False
-    before = doc[target.start - 1] if target.start > sent.start else None
-    after = doc[target.end] if target.end < sent.end else None
-    if (after is not None and after.norm_ in _RISK_HEADS) or (before is not None and before.norm_ in _RISK_ADJECTIVES):
+    before, after = _neighbours(sent, target)
+    if _method_beside(before, after):
         return False
     opens_with = others[0].norm_ if others[0].i < target.start else ""
     if opens_with in _DROPPED_SUBJECT:
@@ -194,6 +217,7 @@ _SOMEONE = frozenset(
 )
 
 
+_NOUNS = frozenset({"suicide", "suicides"})
 # Words that open a statement without being its subject ("honestly suicide is ...").
 _DISCOURSE = frozenset("honestly but and so just like tbh ngl idk maybe lol lmao ok okay well yeah yes no".split())
 # A dose, a method, a time ahead or "nobody" anywhere in the text: never mere report ("how many
@@ -221,27 +245,23 @@ def untied_noun(sent: Span, target: Span, modifiers: list) -> bool:
     all night" are not. Frames that make the noun the writer's own risk have
     rules of their own ("suicide feels like the answer", "suicide tonight").
     """
-    if len(target) != 1 or target[0].norm_ not in ("suicide", "suicides"):
-        return False
-    others = [t for t in sent if t.is_alpha and not (target.start <= t.i < target.end)]
-    if len(others) < 3 or any(t.text == "?" for t in sent) or any(m.category == "OTHER_PERSON" for m in modifiers):
+    others = _statement_words(sent, target, _NOUNS)
+    if others is None or any(m.category == "OTHER_PERSON" for m in modifiers):
         return False
     if any(t.norm_ in _SOMEONE or t.norm_ in ("me", "myself") for t in others):
         # Someone the writer knows, or the writer as the one it acts on ("suicide haunts me").
         return False
-    doc = sent.doc
-    before = doc[target.start - 1] if target.start > sent.start else None
-    after = doc[target.end] if target.end < sent.end else None
-    if (after is not None and (after.norm_ in _RISK_HEADS or after.norm_ == "by")) or (
-        before is not None and (before.norm_ in _RISK_ADJECTIVES or before.norm_ in _FIRST_PERSON)
-    ):
+    before, after = _neighbours(sent, target)
+    if _method_beside(before, after) or (after is not None and after.norm_ == "by"):
+        return False
+    if before is not None and before.norm_ in _FIRST_PERSON:
         return False
     leading = [t for t in others if t.i < target.start and t.norm_ not in _DISCOURSE]
     if not leading or leading[0].norm_ in _DROPPED_SUBJECT:
         # The noun opens the statement ("suicide is starting to make sense"), or the writer has
         # dropped "I" ("reading about suicide all night"): said of the writer's own mind.
         return False
-    if any(t.norm_ in _MEANS_OR_WHEN or t.lemma_ in _MEANS_OR_WHEN for t in doc if t.is_alpha):
+    if any(t.norm_ in _MEANS_OR_WHEN or t.lemma_ in _MEANS_OR_WHEN for t in sent.doc if t.is_alpha):
         return False
     writer = any(t.norm_ in _FIRST_PERSON or t.norm_ in ("im", "ive", "id") for t in others)
     return not (writer and any(t.norm_ in _MENTAL or t.lemma_ in _MENTAL for t in others))
