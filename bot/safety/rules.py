@@ -42,6 +42,9 @@ STEERING_CONTEXT = (
     "CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT", "RESOLVED", "UNABLE", "AMBIVALENCE", "DIVIDED", "FIRST_PERSON",
     "CLAUSE_BREAK", "TERMINATE", "PSEUDO",
 )
+# A steering category a rule may still cap on: a past date ("two months ago") on an act the rule
+# reads as under way ("i took an overdose").
+CAPPABLE_STEERING = ("RECENT",)
 PARTNER_CONTEXTS = ("current", "any")
 CONTEXT_CATEGORIES = tuple(MODIFYING_CONTEXT) + STEERING_CONTEXT
 DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
@@ -230,10 +233,10 @@ def parse_target(source: Source, record: dict) -> TargetRule:
     if not isinstance(caps, dict):
         raise ValueError(f"{source}: caps must be an object")
     for context_category, cap in caps.items():
-        if context_category not in MODIFYING_CONTEXT:
+        if context_category not in MODIFYING_CONTEXT and context_category not in CAPPABLE_STEERING:
             raise ValueError(
                 f"{source}: caps has unknown context category {context_category!r} "
-                f"(expected one of {', '.join(MODIFYING_CONTEXT)})"
+                f"(expected one of {', '.join((*MODIFYING_CONTEXT, *CAPPABLE_STEERING))})"
             )
         if cap is not None:
             _level(source, cap, "caps level")

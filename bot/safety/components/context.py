@@ -13,6 +13,7 @@ from bot.safety.components.talk import (
     contrast_open,
     goes_on,
     impersonal,
+    named,
     names_a_thing,
     own_state,
     quoted_title,
@@ -380,6 +381,7 @@ class SafetyContext:
                     impersonal(sent, target, modifiers)
                     or names_a_thing(sent, target, modifiers)
                     or untied_noun(sent, target, modifiers)
+                    or named(sent, target, modifiers)
                 )
                 if said_of_a_thing and not goes_on(doc, applied):
                     found.append(("IMPERSONAL", "ctx.topic.impersonal"))

@@ -128,6 +128,10 @@ class SafetyDecision:
                 cap = "review"
             if cap is not None:
                 level = cap_level(level, cap)
+        if recent and not dated_past and rule.caps.get("RECENT"):
+            # An act the rule reads as under way, told with a past date ("two months ago i
+            # overdosed"): a recent act, not one under way now.
+            level = cap_level(level, rule.caps["RECENT"])
         said_now = "CURRENT_WISH" in categories or "OWN_STATE" in categories
         if rule.current_level and not effective and (said_now or undercut):
             # A bare mention the writer wants again, still does, or undercuts a denial of ("i used

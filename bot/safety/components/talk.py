@@ -340,3 +340,59 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
     if not head.is_alpha or len(head.text) < 3:
         return False
     return not any(form in _NOT_A_HEAD or form in _RISK_COMPOUNDS for form in (head.norm_, head.lemma_))
+
+
+# Verbs by which someone gives a thing a name or a description ("my poker buddies call it the suicide
+# king", "the ref called the tackle suicidal", "a drill they call suicides", "known as suicide hill").
+_NAMING = frozenset("call calls called calling name names named naming nickname nicknamed dub dubbed label labelled labeled "
+                    "title titled entitle entitled known aka".split())
+# The writer as the one named or the one naming ("they called me suicidal", "i called it suicide").
+_WRITER = frozenset({"i", "me", "myself", "im", "ive", "id", "i'm", "i've", "i'd"})
+
+
+def named(sent: Span, target: Span, modifiers: list) -> bool:
+    """True if a bare mention is a name or a description someone gives a thing.
+
+    A naming verb ("call", "named", "dubbed", "known as") comes before the
+    mention, within eight words, in a statement (not a question); the writer is
+    neither the one naming nor the one named ("they called me suicidal", "i'd
+    call it suicide" stay); the word after the mention is not a head about risk
+    or help ("she called the suicide hotline" is a call, not a name); and, as
+    for untied_noun(), no dose, method, time ahead or "nobody" is anywhere in
+    the text ("they call it suicide bridge. going there tonight" stays).
+    """
+    if len(target) != 1 or target[0].norm_ not in _BARE_MENTIONS or any(t.text == "?" for t in sent):
+        return False
+    doc = sent.doc
+    window = doc[max(sent.start, target.start - 8) : target.start]
+    if not any(t.norm_ in _NAMING or t.lower_ in _NAMING for t in window):
+        return False
+    if any(t.norm_ in _WRITER or t.lower_ in _WRITER for t in doc[sent.start : target.start]):
+        return False
+    _, after = _neighbours(sent, target)
+    if after is not None and (after.norm_ in _RISK_COMPOUNDS or after.lemma_ in _RISK_COMPOUNDS):
+        return False
+    return not any(t.norm_ in _MEANS_OR_WHEN or t.lemma_ in _MEANS_OR_WHEN for t in doc if t.is_alpha)
+
+
+# Words that may open a sentence before its subject ("so my sister ...", "honestly he ...").
+_OPENERS = _DISCOURSE | frozenset("omg lmao ugh um hey also then anyway".split())
+# A person as a subject: a pronoun, or a determiner or possessive and then someone ("my mum", "the guy").
+_THIRD_PERSON = frozenset("he she they someone somebody everyone everybody people ppl".split())
+_PERSON_DETERMINERS = frozenset("my his her their our the a an this that some one".split())
+
+
+def opens_with_someone(sent: Span) -> bool:
+    """True if the sentence opens with another person as its subject ("my sister wants to die",
+    "he took all his pills", "a guy from work overdosed"), not with the writer or a dropped "I"
+    ("gave my dog to my neighbour", "took my partner's troches", "wrote letters for mum")."""
+    words = [t for t in sent if t.is_alpha]
+    k = 0
+    while k < len(words) and words[k].norm_ in _OPENERS:
+        k += 1
+    if k >= len(words):
+        return False
+    first = words[k]
+    if first.norm_ in _THIRD_PERSON or first.norm_ in _SOMEONE:
+        return True
+    return first.norm_ in _PERSON_DETERMINERS and k + 1 < len(words) and words[k + 1].norm_ in _SOMEONE

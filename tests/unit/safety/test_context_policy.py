@@ -122,6 +122,48 @@ def test_an_act_during_the_experience_is_still_an_act(safety_screen, text, level
     assert _level(safety_screen, text) == level
 
 
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # An overdose told with no time is taken as now; a past date makes it a recent attempt,
+        # history makes it review.
+        ("i took an overdose", "emergency"),
+        ("i od'd", "emergency"),
+        ("i OD\u2019d on my sleeping pills", "emergency"),
+        ("2 months ago i overdosed on my antidepressants", "urgent"),
+        ("last month i took an overdose.", "urgent"),
+        ("i overdosed last week", "urgent"),
+        ("when i was 19 i took an overdose", "review"),
+        ("my brother overdosed.", "review"),
+    ],
+)
+def test_an_overdose_told_with_no_time_is_taken_as_now(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_a_recent_cap_is_a_known_caps_key(tmp_path):
+    record = dict(GOOD, id="test.rule.two", caps={"RECENT": "urgent"})
+    assert "test.rule.two" in {rule.id for rule in load_rules(_rules_dir(tmp_path / "good", [GOOD, record])).targets}
+    bad = dict(GOOD, id="test.rule.two", caps={"SOMETIMES": "urgent"})
+    with pytest.raises(ValueError, match="unknown context category"):
+        load_rules(_rules_dir(tmp_path / "bad", [GOOD, bad]))
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # A pact is a plan made with someone: the other person in it does not lower it.
+        ("suicide pact with my bf", "emergency"),
+        ("me and my bf made a suicide pact", "emergency"),
+        ("we made a pact to die together", "emergency"),
+        ("we made a pact to go vegan", "none"),
+        ("my sons band is called suicide pact", "none"),
+    ],
+)
+def test_a_suicide_pact_the_writer_is_in_is_a_plan(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
 def test_a_past_marker_does_not_reach_a_new_present_clause(safety_screen):
     assert _level(safety_screen, "i used to have friends and i want to die") == "urgent"
     assert _level(safety_screen, "when i was a teen i cut myself and i burned myself") == "review"
@@ -206,7 +248,7 @@ GOOD = {
 
 def _rules_dir(tmp_path: Path, records) -> Path:
     directory = tmp_path / "rules"
-    directory.mkdir()
+    directory.mkdir(parents=True)
     (directory / "VERSION").write_text("test-1\n")
     (directory / "targets_test.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     return directory

@@ -198,3 +198,20 @@ def test_the_noun_is_not_lowered_where_it_may_be_the_writers_risk(safety_screen,
 )
 def test_frames_of_the_noun(safety_screen, text, level):
     assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # A name or a description someone gives a thing is none; the writer named, a call to a
+        # helpline, or a time ahead in the text is not a name.
+        ("the ref called the tackle suicidal bc the guy was twice his size", "none"),
+        ("my sons basketball coach calls them suicides and the parents complained", "none"),
+        ("everyone calls it suicide hill. its where the kids sled", "none"),
+        ("they called me suicidal at school", "review"),
+        ("my mom called the suicide hotline for me", "review"),
+        ("they call it the suicide bridge. im going there tonight", "review"),
+    ],
+)
+def test_a_name_someone_gives_a_thing_is_none(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
