@@ -4,8 +4,8 @@ Rules stay the explainer of record. For a text the rules put at `none` or
 `review`, the reader scores each sentence (bot/safety/learned/). A sentence at
 or above the reader's review threshold adds a `learned.<category>` finding at
 `review`; at or above its urgent threshold, at `urgent`, unless a context
-phrase in that sentence says another person (and nothing says the writer),
-hypothetical, past or the experience itself (then `review`). A text of
+phrase in that sentence says another person as its subject (and nothing says
+the writer), hypothetical, past or the experience itself (then `review`). A text of
 several sentences is also read as a whole. A sentence that pages and also reads
 as imminent (the imminence head at or above its threshold: a plan, an intent,
 means at hand, an act under way) is `emergency`; that is the one thing the
@@ -21,6 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from bot.safety.components.context import SafetyContext
+from bot.safety.components.talk import opens_with_someone
 from bot.safety.model import Finding, assessment_from_findings, level_rank
 
 # Context that keeps a learned finding at review: it is not the writer's present risk.
@@ -64,7 +65,8 @@ class SafetyReader:
 
     def _held_by_context(self, doc: Doc, sent: Span) -> bool:
         """True if context phrases in `sent` say it is not the writer's present risk: a hypothetical,
-        the past or the experience itself with nothing present, or another person with no first person.
+        the past or the experience itself with nothing present, or another person as the sentence's
+        subject with no first person.
 
         A denial is left to the rules (a sentence whose rule finding was negated is not read at all)
         and to the reader, which was trained on denials: in a sentence with no rule finding, a "not"
@@ -73,7 +75,10 @@ class SafetyReader:
         categories: Set[str] = self._context.categories_in(doc, sent) if self._context else set()
         if categories & _HYPOTHETICAL or categories & _DATING and not categories & _PRESENT:
             return True
-        return bool(categories & _OTHER and not categories & _FIRST)
+        # Someone else is in most of the writer's own risk too ("gave the dog to my neighbour",
+        # "taking all my pills once my wife leaves"): another person holds the sentence only as
+        # its subject.
+        return bool(categories & _OTHER and not categories & _FIRST) and opens_with_someone(sent)
 
     def _open(self, doc: Doc) -> List[Span]:
         return [s for s in doc.sents if any(t.is_alpha for t in s) and not self._explained(doc, s)]

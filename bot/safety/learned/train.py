@@ -23,12 +23,13 @@ threshold is the one that best separates them out of fold (Youden's J).
 
 Thresholds are calibrated on out-of-fold scores (each text scored by a model
 trained without its fold), with the rules in place, over the project's benign
-texts in two sets, psychedelic imagery and all the others, and on the Reddit
-Indicator users' posts (scored by the final model, which never saw them): on
-each, the reader may raise at most REVIEW_FALSE_ALARMS of the texts above
-their right level, and at most URGENT_FALSE_ALARMS to `urgent`
-(PSYCHEDELIC_FALSE_ALARMS for both on psychedelic imagery, DISTRESS_FALSE_ALARMS
-on the forum posts). The model written is then trained on everything.
+texts in two sets, psychedelic imagery and all the others, over the Reddit
+Supportive users' posts, and on the Reddit Indicator users' posts (scored by
+the final model, which never saw them): on each, the reader may raise at most
+REVIEW_FALSE_ALARMS of the texts above their right level, and at most
+URGENT_FALSE_ALARMS to `urgent` (PSYCHEDELIC_FALSE_ALARMS for both on
+psychedelic imagery, FORUM_FALSE_ALARMS on the two sets of forum posts). The
+model written is then trained on everything.
 Writes reader.npz and reader.json beside this file.
 """
 from __future__ import annotations
@@ -64,11 +65,12 @@ C_IMMINENCE = 2.0
 REVIEW_FALSE_ALARMS = 0.03
 URGENT_FALSE_ALARMS = 0.02
 PSYCHEDELIC_FALSE_ALARMS = 0.02
-# Long forum posts by people in distress, far from a patient's message: the reader is held to a
-# budget on them too, but a looser one, so that they do not set the thresholds for chat text alone.
+# Long forum posts, labelled per user and far from a patient's message (people in distress without
+# ideation, people supporting others): the reader is held to a budget on them too, but a looser
+# one, so that they do not set the thresholds for chat text.
 DISTRESS = "distress without ideation (Reddit Indicator users)"
-DISTRESS_FALSE_ALARMS = 0.05
 SUPPORTIVE = "supporting others (Reddit Supportive users)"
+FORUM_FALSE_ALARMS = 0.05
 CLASSES = (NONE, "suicidal_ideation", "suicidal_behavior", "self_harm", "harm_to_others", "abuse", "medical",
            "substance_misuse")
 GRID = [round(x, 3) for x in np.arange(0.5, 0.996, 0.005)]
@@ -318,8 +320,8 @@ def _added_alarms(items: List[Tuple["Case", List[Tuple[float, float]]]], limits:
 def calibrate(by_set: Dict[str, List[Tuple["Case", List[Tuple[float, float]]]]]) -> Tuple[float, float]:
     """(review, urgent): the lowest thresholds at which the reader adds at most the allowed false alarms to every set."""
     def allowed(name: str, budget: float) -> float:
-        if name == DISTRESS:
-            return DISTRESS_FALSE_ALARMS
+        if name in (DISTRESS, SUPPORTIVE):
+            return FORUM_FALSE_ALARMS
         return PSYCHEDELIC_FALSE_ALARMS if name == "psychedelic imagery" else budget
 
     urgent = next(
@@ -416,7 +418,7 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
         "benign_sets": {name: len(items) for name, items in benign.items()},
         "reader_added_false_alarms_at_most": {"review": REVIEW_FALSE_ALARMS, "urgent": URGENT_FALSE_ALARMS,
                                               "psychedelic imagery": PSYCHEDELIC_FALSE_ALARMS,
-                                              DISTRESS: DISTRESS_FALSE_ALARMS},
+                                              DISTRESS: FORUM_FALSE_ALARMS, SUPPORTIVE: FORUM_FALSE_ALARMS},
         "reader_added_false_alarms": {
             name: {"review+": round(_added_alarms(items, limits, 1), 4),
                    "urgent+": round(_added_alarms(items, limits, 2), 4)}

@@ -61,7 +61,8 @@ def test_a_sentence_the_rules_explained_gets_nothing_from_the_reader(eager_nlp):
 @pytest.mark.parametrize(
     "text",
     ["my brother says he wants to disappear", "what if the pills were all gone", "years ago everything felt pointless",
-     "during the infusion i wanted it all to end"],
+     "during the infusion i wanted it all to end", "honestly my sister has been cutting again",
+     "a guy from my old job messaged that he took all his pills"],
 )
 def test_context_keeps_the_reader_at_review(eager_nlp, text):
     assert _assessment(eager_nlp, text).level in ("none", "review")
@@ -70,7 +71,10 @@ def test_context_keeps_the_reader_at_review(eager_nlp, text):
 @pytest.mark.parametrize(
     "text",
     ["once the kids are asleep tonight thats it for me", "no one would even notice if i was gone",
-     "my sister gets the dog and i wont need anything after friday"],
+     "my sister gets the dog and i wont need anything after friday",
+     # Another person who is not the sentence's subject: the writer acts, with "I" dropped.
+     "wrote letters for mum and jonah, theyre in the top drawer for after",
+     "taking all my pills once my wife leaves for night shift"],
 )
 def test_another_person_or_a_not_beside_the_writer_does_not_hold_the_reader_back(eager_nlp, text):
     assert _assessment(eager_nlp, text).level in ("urgent", "emergency")

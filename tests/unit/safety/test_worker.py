@@ -110,7 +110,9 @@ def test_a_killed_worker_is_screened_around_then_started_again(monkeypatch):
         assert not killed.ready
         # Not answered by the worker: the component screens this message itself.
         assert not _prescreen(killed, "after the kill i want to die", None, None)
-        assert assessed_reply(screen, "after the kill i want to die")["level"] == "urgent"
+        text = "after the kill i want to die"
+        assert assessed_reply(screen, text)["level"] == screen(text).level
+        assert screen(text).level in ("urgent", "emergency")
         assert _ready(killed), "the worker was not started again"
         assert _prescreen(killed, "after the restart i want to die", None, None)
     finally:
