@@ -344,8 +344,10 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
 
 # Verbs by which someone gives a thing a name or a description ("my poker buddies call it the suicide
 # king", "the ref called the tackle suicidal", "a drill they call suicides", "known as suicide hill").
-_NAMING = frozenset("call calls called calling name names named naming nickname nicknamed dub dubbed label labelled labeled "
-                    "title titled entitle entitled known aka".split())
+_NAMING = frozenset(
+    """call calls called calling name names named naming nickname nicknamed dub dubbed label labelled labeled
+    title titled entitle entitled known aka""".split()
+)
 # The writer as the one named or the one naming ("they called me suicidal", "i called it suicide").
 _WRITER = frozenset({"i", "me", "myself", "im", "ive", "id", "i'm", "i've", "i'd"})
 
