@@ -164,6 +164,22 @@ def test_a_suicide_pact_the_writer_is_in_is_a_plan(safety_screen, text, level):
     assert _level(safety_screen, text) == level
 
 
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # Words that say the writer will not be around make a settling act a goodbye ...
+        ("gave my records to my nephew. just in case", "emergency"),
+        ("closed my savings account. everythings sorted now", "emergency"),
+        ("closed my savings account", "review"),
+        # ... and are company for goodbye acts only, not for hopelessness or a will made for a reason.
+        ("i feel hopeless about the job search. packed an umbrella just in case", "review"),
+        ("i feel so trapped at work. if anything happens i will call you", "review"),
+    ],
+)
+def test_a_final_word_is_company_for_goodbye_acts_only(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
 def test_a_past_marker_does_not_reach_a_new_present_clause(safety_screen):
     assert _level(safety_screen, "i used to have friends and i want to die") == "urgent"
     assert _level(safety_screen, "when i was a teen i cut myself and i burned myself") == "review"
