@@ -41,7 +41,7 @@ SIGNS: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
      ("sb.attempt.under_way", "sb.attempt.in_progress", "sb.attempt.overdose_told", "sb.attempt.taken_said",
       "sh.in_progress*", "sh.forms.in_progress")),
     ("Goodbyes: notes, final thanks or apologies, last entry, affairs, pets, possessions", "urgent or emergency",
-     ("sb.goodbye.*", "sb.cue.finality", "sb.prep.farewell", "sb.prep.giving_away", "sb.prep.possessions",
+     ("sb.goodbye.*", "cue.finality", "sb.prep.farewell", "sb.prep.giving_away", "sb.prep.possessions",
       "sb.prep.last_contact", "sb.prep.letters", "sb.prep.will", "sb.prep.affairs", "sb.prep.rehoming_pet",
       "sb.prep.pet_rehoming")),
     ("Passive wishes and accident ideas; being a burden", "urgent",

@@ -117,21 +117,21 @@ class SafetyDecision:
             # Talk about suicide as a topic; the context step drops TOPIC where the sentence ties
             # the mention to the writer's present ("... and i keep thinking about it").
             effective.add("TOPIC")
+        if recent and not dated_past and rule.caps.get("RECENT"):
+            # An act the rule reads as under way, told with a past date ("two months ago i
+            # overdosed"): a recent act, not one under way now.
+            effective.add("RECENT")
         persisting = undercut or recent_act
         level = rule.level
         if persisting:
             # Thoughts present with intent denied, or an act weeks ago: urgent, not emergency.
             level = cap_level(level, "urgent")
         for category in effective:
-            cap = rule.caps.get(category, MODIFYING_CONTEXT[category])
+            cap = rule.caps[category] if category in rule.caps else MODIFYING_CONTEXT[category]
             if category == "NEGATED_EXISTENCE" and look and cap == "none":
                 cap = "review"
             if cap is not None:
                 level = cap_level(level, cap)
-        if recent and not dated_past and rule.caps.get("RECENT"):
-            # An act the rule reads as under way, told with a past date ("two months ago i
-            # overdosed"): a recent act, not one under way now.
-            level = cap_level(level, rule.caps["RECENT"])
         said_now = "CURRENT_WISH" in categories or "OWN_STATE" in categories
         if rule.current_level and not effective and (said_now or undercut):
             # A bare mention the writer wants again, still does, or undercuts a denial of ("i used

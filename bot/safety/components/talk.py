@@ -229,6 +229,11 @@ _MEANS_OR_WHEN = frozenset(
 )
 
 
+def _means_or_when_in(doc: Doc) -> bool:
+    """True if a dose, a method, a time ahead or "nobody" is anywhere in the text (_MEANS_OR_WHEN)."""
+    return any(t.norm_ in _MEANS_OR_WHEN or t.lemma_ in _MEANS_OR_WHEN for t in doc if t.is_alpha)
+
+
 def untied_noun(sent: Span, target: Span, modifiers: list) -> bool:
     """True if the noun "suicide" is reported on, not held in the writer's mind.
 
@@ -261,7 +266,7 @@ def untied_noun(sent: Span, target: Span, modifiers: list) -> bool:
         # The noun opens the statement ("suicide is starting to make sense"), or the writer has
         # dropped "I" ("reading about suicide all night"): said of the writer's own mind.
         return False
-    if any(t.norm_ in _MEANS_OR_WHEN or t.lemma_ in _MEANS_OR_WHEN for t in sent.doc if t.is_alpha):
+    if _means_or_when_in(sent.doc):
         return False
     writer = any(t.norm_ in _FIRST_PERSON or t.norm_ in ("im", "ive", "id") for t in others)
     return not (writer and any(t.norm_ in _MENTAL or t.lemma_ in _MENTAL for t in others))
@@ -349,7 +354,7 @@ _NAMING = frozenset(
     title titled entitle entitled known aka""".split()
 )
 # The writer as the one named or the one naming ("they called me suicidal", "i called it suicide").
-_WRITER = frozenset({"i", "me", "myself", "im", "ive", "id", "i'm", "i've", "i'd"})
+_WRITER = frozenset({"i", "me", "myself", "im", "ive", "id"})
 
 
 def named(sent: Span, target: Span, modifiers: list) -> bool:
@@ -374,7 +379,7 @@ def named(sent: Span, target: Span, modifiers: list) -> bool:
     _, after = _neighbours(sent, target)
     if after is not None and (after.norm_ in _RISK_COMPOUNDS or after.lemma_ in _RISK_COMPOUNDS):
         return False
-    return not any(t.norm_ in _MEANS_OR_WHEN or t.lemma_ in _MEANS_OR_WHEN for t in doc if t.is_alpha)
+    return not _means_or_when_in(doc)
 
 
 # Words that may open a sentence before its subject ("so my sister ...", "honestly he ...").
