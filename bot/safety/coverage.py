@@ -64,7 +64,7 @@ SIGNS: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
      ("ex.talk.*", "ex.idiom.suicide_compound", "si.mention.*", "ctx.topic.*")),
     ("Another person's risk, supporting a friend", "review", ("si.other.*", "ctx.other.*")),
     ("The psychedelic trap: death and dissolution imagery, a wish that belonged to the experience", "none or review",
-     ("ex.idiom.ego_death", "ctx.experience.*")),
+     ("ex.idiom.ego_death", "ctx.experience.*", "ctx.passed.*", "ctx.session.*")),
     ("Idioms and everyday words that look like risk (\"dying to\", \"cut the cord\", \"last session\")", "none",
      ("ex.*",)),
 )

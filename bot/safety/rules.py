@@ -40,7 +40,7 @@ MODIFYING_CONTEXT = {
 # (see bot/safety/README.md).
 STEERING_CONTEXT = (
     "CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT", "RESOLVED", "UNABLE", "AMBIVALENCE", "DIVIDED", "FIRST_PERSON",
-    "CLAUSE_BREAK", "TERMINATE", "PSEUDO",
+    "CLAUSE_BREAK", "TERMINATE", "PSEUDO", "PASSED", "SESSION",
 )
 # A steering category a rule may still cap on: a past date ("two months ago") on an act the rule
 # reads as under way ("i took an overdose").

@@ -48,6 +48,20 @@ _FIRST_PERSON = frozenset({"i", "me", "my", "myself", "mine"})
 _PRESENT_PLAN_RULES = ("sb.plan", "sb.intent")
 _PRESENT_VERBS = frozenset({"have", "has", "am", "'m", "im", "is", "going", "gonna", "will", "'ll", "got", "gotta"})
 _PAST_AUXILIARIES = frozenset({"was", "were", "had", "'d", "would", "wanted", "felt"})
+# A wish or thought of death (the rules whose ids start so) said in the past tense (one of these words
+# in the wish or at most _PAST_REACH words before it, and no present-tense wish in it: "i wanted to
+# die", "i thought id rather be dead", not "i want to die now") is what a later "it passed" can date
+# to a session.
+_WISH_RULES = "si."
+_PAST_TENSE = frozenset(
+    "wanted wished thought felt was were prayed begged hoped had asked wanting wishing praying begging".split()
+)
+_PAST_REACH = 4
+_PRESENT_WISH = frozenset("want wanna wish need keep think feel am 'm m is".split())
+# The past markers that say a feeling passed ("it passed", "that's over") count as PASSED phrases too.
+_PASSED_HISTORICAL = ("ctx.hist.it_passed", "ctx.hist.it_faded", "ctx.hist.thats_over")
+# Words after "it passed" that say it did not stay gone ("it passed but came back tonight").
+_NOT_GONE = frozenset("still again back returns returned keeps kept comes coming came".split())
 
 
 def import_context():
@@ -113,6 +127,7 @@ class SafetyContext:
         self._terminating = {k.upper(): [v.upper() for v in values] for k, values in terminating_types.items()}
         set_doc_extension("safety_context")
         set_doc_extension("safety_modifiers_seen")
+        set_doc_extension("safety_passed")
 
     def add_rules(self, rules: Iterable[ContextRule]) -> None:
         """Add ConText rules (converted from the rule file records)."""
@@ -374,7 +389,8 @@ class SafetyContext:
                 if any(self._writer_too(doc, m, target) for m in applied):
                     # "my friend is suicidal and so am i": the writer says it of themselves too.
                     applied = [m for m in applied if m.category != "OTHER_PERSON"]
-                found = [(m.category, m.rule.metadata["id"]) for m in applied]
+                # "It passed" is weighed across the text by _carry_passed, not where ConText puts it.
+                found = [(m.category, m.rule.metadata["id"]) for m in applied if m.category != "PASSED"]
                 if quoted_title(sent, target) and not ties_writer(sent, modifiers, target, clauses):
                     found.append(("TITLE", "ctx.topic.title"))
                 said_of_a_thing = (
@@ -410,6 +426,7 @@ class SafetyContext:
                 span = doc[m_start:m_end]
                 seen.append((modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char))
         self._carry_ellipsis(doc, targets, results, seen)
+        doc._.safety_passed = self._carry_passed(doc, targets, results, seen)
         doc._.safety_context = results
         doc._.safety_modifiers_seen = seen
         return doc
@@ -449,3 +466,80 @@ class SafetyContext:
                     key = (target.start, target.end)
                     results[key] = results.get(key, ()) + (("CURRENT_WISH", modifier.rule.metadata["id"]),)
 
+    @staticmethod
+    def _comes_back(doc: Doc, start: int) -> bool:
+        """True if a word from `start` on says the feeling did not stay gone ("but it came back"),
+        unless a negation just before it says it did ("and it hasn't come back")."""
+        return any(
+            token.norm_ in _NOT_GONE
+            and not any(t.norm_ in ("not", "never") for t in doc[max(start, token.i - 2) : token.i])
+            for token in doc[start:]
+        )
+
+    def _carry_passed(self, doc: Doc, targets: List[Span], results: dict, seen: list) -> List[Tuple[int, int]]:
+        """A later "it passed" dates a wish said in the past tense to the session it belonged to.
+
+        "During the iv today I thought I'd rather be dead. The feeling was gone within minutes."
+        CLINICAL.md: a wish to die that belonged to the experience is `review`. A target of a
+        wish or thought rule (`si.`) gets the category PASSED when the wish is said in the past
+        tense ("wanted", "thought", "was" in it or just before it, and no "want" in it), a PASSED phrase ("it
+        passed", "it's gone now", "i'm ok now", "i don't now", "haven't felt it since") follows it
+        in the same or a later sentence, the wish's sentence or the phrase's names the session
+        (an EXPERIENCE phrase or a SESSION word: the infusion, the ketamine, the nurse), and
+        nothing after the wish says it goes on (CURRENT_WISH: "i still do"; or "still", "again",
+        "came back" after the phrase).
+
+        Returns the character offsets of the phrases that did so (doc._.safety_passed): the
+        learned reader leaves their sentences to the rules.
+        """
+        carried: List[Tuple[int, int]] = []
+        wishes = [t for t in targets if t.label_.startswith(_WISH_RULES)]
+        if not wishes:
+            return carried
+        sentences = list(doc.sents)
+        starts = [sent.start for sent in sentences]
+        found: Dict[int, list] = {}
+
+        def modifiers_of(index: int) -> list:
+            if index not in found:
+                found[index] = self._modifiers(doc, sentences[index])
+            return found[index]
+
+        for target in wishes:
+            index = bisect_right(starts, target.start) - 1
+            said_then = doc[max(sentences[index].start, target.start - _PAST_REACH) : target.end]
+            if not any(t.norm_ in _PAST_TENSE for t in said_then) or any(t.norm_ in _PRESENT_WISH for t in target):
+                continue
+            later = [
+                (j, m)
+                for j in range(index, len(sentences))
+                for m in modifiers_of(j)
+                if m.modifier_span[0] >= target.end
+            ]
+            if any(m.category == "CURRENT_WISH" for _, m in later):
+                continue
+            passed = next(
+                (
+                    (j, m)
+                    for j, m in later
+                    if m.category == "PASSED" or m.rule.metadata["id"] in _PASSED_HISTORICAL
+                ),
+                None,
+            )
+            if passed is None:
+                continue
+            j, phrase = passed
+            if self._comes_back(doc, phrase.modifier_span[1]):
+                continue
+            session = ("EXPERIENCE", "SESSION")
+            if not any(m.category in session for k in {index, j} for m in modifiers_of(k)):
+                continue
+            m_start, m_end = phrase.modifier_span
+            span = doc[m_start:m_end]
+            entry = (phrase.rule.metadata["id"], phrase.category, span.start_char, span.end_char)
+            if entry not in seen:
+                seen.append(entry)
+            carried.append((span.start_char, span.end_char))
+            key = (target.start, target.end)
+            results[key] = results.get(key, ()) + (("PASSED", phrase.rule.metadata["id"]),)
+        return carried

@@ -109,7 +109,10 @@ class SafetyDecision:
         for category in ("HYPOTHETICAL", "OTHER_PERSON", "PEACEFUL"):
             if category in categories:
                 effective.add(category)
-        if "EXPERIENCE" in categories and not current and not rule.id.startswith(_ACTS):
+        # A wish said in the past, about the session, that the writer says has passed (the context
+        # step's PASSED): the experience, even if "today" dates the session.
+        passed = "PASSED" in categories and "CURRENT_WISH" not in categories
+        if ("EXPERIENCE" in categories and not current or passed) and not rule.id.startswith(_ACTS):
             # A wish that belonged to the experience; an act done under it ("under the ketamine i
             # took all my pills") is still an act.
             effective.add("EXPERIENCE")

@@ -57,11 +57,15 @@ class SafetyReader:
     @staticmethod
     def _explained(doc: Doc, sent: Span) -> bool:
         """True if a rule matched in `sent` and its context lowered it (a denial, another person,
-        the past...): the rules have read that sentence, and the reader adds nothing to it."""
-        return any(
+        the past...), or if `sent` says that an earlier wish of the session has passed ("i don't
+        now", "it's gone now"): the rules have read that sentence, and the reader adds nothing to it."""
+        findings = doc._.safety_assessment.findings
+        if any(
             finding.start < sent.end_char and finding.end > sent.start_char and _BLOCKING_NAMES & set(finding.modifiers)
-            for finding in doc._.safety_assessment.findings
-        )
+            for finding in findings
+        ):
+            return True
+        return any(sent.start_char <= start < sent.end_char for start, _ in doc._.safety_passed or ())
 
     def _held_by_context(self, doc: Doc, sent: Span) -> bool:
         """True if context phrases in `sent` say it is not the writer's present risk: a hypothetical,

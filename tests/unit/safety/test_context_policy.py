@@ -112,6 +112,39 @@ def test_a_wish_that_goes_on_is_not_the_experience(safety_screen, text):
 @pytest.mark.parametrize(
     "text, level",
     [
+        # A wish said in the past, about the session, that the writer says has passed: the experience.
+        ("thought id rather be dead during the iv today, the feeling was gone within minutes", "review"),
+        ("ngl for a while during the infusion i wanted to die. i dont now. just feel raw and want to talk it thru",
+         "review"),
+        ("for a few minutes i wanted to stop existing. scared me a bit. it hasn't come back since i left the clinic",
+         "review"),
+        ("the ketamine took me somewhere i wanted to die. i'm out of it now", "review"),
+        ("felt trapped during the lozenge and wanted to die to get out. it eased off once i spat it out. fine now",
+         "review"),
+        # Not when it did not stay gone, when nothing ties it to a session, or when the wish is said now.
+        ("at the clinic i wanted to die. it passed", "review"),
+        ("at the clinic i wanted to die. it passed, then it came back on the drive home", "urgent"),
+        ("at the clinic i wanted to die. it passed. i still do sometimes", "urgent"),
+        ("i wanted to die last night. its gone now", "urgent"),
+        ("i want to die. the infusion helped for a day but its gone now", "urgent"),
+        ("i wanted to die during the infusion and i want to die now. its gone now", "urgent"),
+        # Only the wish: a means or an act in the same text keeps its own level.
+        ("in the session i wanted to die, it passed. tonight i have the pills lined up and im doing it", "emergency"),
+        ("during the infusion i wanted to die. its gone now. after i got home i cut myself", "urgent"),
+    ],
+)
+def test_a_wish_of_the_session_that_passed_is_the_experience(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_a_passed_phrase_does_not_hide_a_denial(safety_screen):
+    # "no thoughts of suicide since" is a denial; a passed phrase must not swallow its "no".
+    assert _level(safety_screen, "checking in: still no thoughts of suicide since starting, sleeping ok") == "none"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
         # An act done during a session is an act; a wish or an image during it belongs to the experience.
         ("during the infusion i cut myself", "urgent"),
         ("during the session i pictured jumping off a cliff", "review"),
