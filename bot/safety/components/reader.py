@@ -31,6 +31,8 @@ _FIRST = frozenset({"FIRST_PERSON"})
 _DATING = frozenset({"HISTORICAL", "EXPERIENCE"})
 _PRESENT = frozenset({"CURRENT", "RECENT", "CURRENT_WISH", "SINCE_RECENT"})
 _BLOCKING_NAMES = frozenset({"negated", "other_person", "hypothetical", "historical", "experience"})
+# The fewest words after a denied finding that the reader reads as a clause of their own.
+REST_WORDS = 3
 _URGENT = level_rank("urgent")
 _EMERGENCY = level_rank("emergency")
 
@@ -85,12 +87,44 @@ class SafetyReader:
         return bool(categories & _OTHER and not categories & _FIRST) and opens_with_someone(sent)
 
     def _open(self, doc: Doc) -> List[Span]:
-        return [s for s in doc.sents if any(t.is_alpha for t in s) and not self._explained(doc, s)]
+        units = []
+        for sent in doc.sents:
+            if not any(t.is_alpha for t in sent):
+                continue
+            if not self._explained(doc, sent):
+                units.append(sent)
+                continue
+            rest = self._after_lowered(doc, sent)
+            if rest is not None:
+                units.append(rest)
+        return units
+
+    @staticmethod
+    def _after_lowered(doc: Doc, sent: Span) -> Optional[Span]:
+        """What a sentence goes on to say after the last denied finding in it, if that is REST_WORDS
+        words or more and nothing else lowered the sentence: a denial explains itself, not the clause
+        after it ("i dont have a plan to hurt myself, i have pills and a date"). Another person, the
+        past or the experience itself most often goes on to the end of the sentence ("my roommate
+        self-harms and i found blood on the towels"): that sentence stays explained."""
+        lowered = [
+            f for f in doc._.safety_assessment.findings
+            if f.start < sent.end_char and f.end > sent.start_char and _BLOCKING_NAMES & set(f.modifiers)
+        ]
+        if not lowered or any(set(f.modifiers) & _BLOCKING_NAMES - {"negated"} for f in lowered):
+            return None
+        if any(sent.start_char <= start < sent.end_char for start, _ in doc._.safety_passed or ()):
+            return None  # a wish of the session said to have passed: the whole sentence is explained
+        ends = [f.end for f in lowered]
+        rest = [t for t in sent if t.idx >= max(ends)]
+        if sum(t.is_alpha for t in rest) < REST_WORDS:
+            return None
+        start = next(t.i for t in rest if not (t.is_punct or t.is_space))
+        return doc[start : sent.end]
 
     def _units(self, doc: Doc) -> List[Span]:
-        """Every sentence the rules left open and, when there are several, the text from the first
-        to the last of them read as a whole: a plan or a goodbye is often spread over short
-        sentences that say little one by one."""
+        """Every sentence the rules left open (or the clause after a denial, see `_after_lowered`)
+        and, when there are several, the text from the first to the last of them read as a whole:
+        a plan or a goodbye is often spread over short sentences that say little one by one."""
         sentences = self._open(doc)
         return sentences + [doc[sentences[0].start : sentences[-1].end]] if len(sentences) > 1 else sentences
 

@@ -58,6 +58,24 @@ def test_a_sentence_the_rules_explained_gets_nothing_from_the_reader(eager_nlp):
     assert not [f for f in assessment.findings if f.rule.startswith("learned.")]
 
 
+def test_the_clause_after_a_denial_is_read(eager_nlp):
+    # A denial explains itself, not what the sentence goes on to say.
+    assessment = _assessment(eager_nlp, "i dont have a plan to hurt myself, i have pills and a date")
+    learned = [f for f in assessment.findings if f.rule.startswith("learned.")]
+    assert [f.text for f in learned] == ["i have pills and a date"]
+    # Fewer words than REST_WORDS after it: the sentence stays explained.
+    assessment = _assessment(eager_nlp, "i'm not suicidal, just tired")
+    assert assessment.level == "none"
+
+
+@pytest.mark.parametrize("text", ["i dont have a plan", "i don't have a plan", "i dont have a plan to hurt myself"])
+def test_a_plan_denied_as_an_answer_is_explained_by_the_rules(eager_nlp, text):
+    # The C-SSRS plan question answered "no": the reader alone scores "plan" high.
+    assessment = _assessment(eager_nlp, text)
+    assert assessment.level == "none"
+    assert any("negated" in f.modifiers for f in assessment.findings)
+
+
 @pytest.mark.parametrize(
     "text",
     ["my brother says he wants to disappear", "what if the pills were all gone", "years ago everything felt pointless",
