@@ -61,12 +61,19 @@ class SafetyReader:
         """True if a rule matched in `sent` and its context lowered it (a denial, another person,
         the past...), or if `sent` says that an earlier wish of the session has passed ("i don't
         now", "it's gone now"): the rules have read that sentence, and the reader adds nothing to it."""
-        findings = doc._.safety_assessment.findings
-        if any(
-            finding.start < sent.end_char and finding.end > sent.start_char and _BLOCKING_NAMES & set(finding.modifiers)
-            for finding in findings
-        ):
-            return True
+        return bool(SafetyReader._lowered_in(doc, sent)) or SafetyReader._passed_in(doc, sent)
+
+    @staticmethod
+    def _lowered_in(doc: Doc, sent: Span) -> List[Finding]:
+        """The findings in `sent` that their context lowered (a denial, another person, the past...)."""
+        return [
+            f for f in doc._.safety_assessment.findings
+            if f.start < sent.end_char and f.end > sent.start_char and _BLOCKING_NAMES & set(f.modifiers)
+        ]
+
+    @staticmethod
+    def _passed_in(doc: Doc, sent: Span) -> bool:
+        """True if `sent` says that an earlier wish of the session has passed (doc._.safety_passed)."""
         return any(sent.start_char <= start < sent.end_char for start, _ in doc._.safety_passed or ())
 
     def _held_by_context(self, doc: Doc, sent: Span) -> bool:
@@ -74,8 +81,8 @@ class SafetyReader:
         the past or the experience itself with nothing present, or another person as the sentence's
         subject with no first person.
 
-        A denial is left to the rules (a sentence whose rule finding was negated is not read at all)
-        and to the reader, which was trained on denials: in a sentence with no rule finding, a "not"
+        A denial is left to the rules (a sentence whose rule finding was negated is read only after
+        that finding) and to the reader, which was trained on denials: in a sentence with no rule finding, a "not"
         or "no one" is more often part of the risk ("no one would miss me") than a denial of it.
         """
         categories: Set[str] = self._context.categories_in(doc, sent) if self._context else set()
@@ -104,16 +111,14 @@ class SafetyReader:
         """What a sentence goes on to say after the last denied finding in it, if that is REST_WORDS
         words or more and nothing else lowered the sentence: a denial explains itself, not the clause
         after it ("i dont have a plan to hurt myself, i have pills and a date"). Another person, the
-        past or the experience itself most often goes on to the end of the sentence ("my roommate
-        self-harms and i found blood on the towels"): that sentence stays explained."""
-        lowered = [
-            f for f in doc._.safety_assessment.findings
-            if f.start < sent.end_char and f.end > sent.start_char and _BLOCKING_NAMES & set(f.modifiers)
-        ]
+        past, a hypothetical or the experience itself most often goes on to the end of the sentence
+        ("my roommate self-harms and i found blood on the towels"), as does a wish said to have
+        passed: that sentence stays explained."""
+        lowered = SafetyReader._lowered_in(doc, sent)
         if not lowered or any(set(f.modifiers) & _BLOCKING_NAMES - {"negated"} for f in lowered):
             return None
-        if any(sent.start_char <= start < sent.end_char for start, _ in doc._.safety_passed or ()):
-            return None  # a wish of the session said to have passed: the whole sentence is explained
+        if SafetyReader._passed_in(doc, sent):
+            return None
         ends = [f.end for f in lowered]
         rest = [t for t in sent if t.idx >= max(ends)]
         if sum(t.is_alpha for t in rest) < REST_WORDS:
