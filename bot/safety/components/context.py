@@ -2,7 +2,7 @@
 # No "from __future__ import annotations" here: spaCy reads the factory signatures at runtime.
 import warnings
 from bisect import bisect_right
-from typing import Dict, Iterable, List, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Set, Tuple
 
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
@@ -358,8 +358,17 @@ class SafetyContext:
         targets = list(doc.spans[TARGETS_GROUP]) if TARGETS_GROUP in doc.spans else []
         results: Dict[Tuple[int, int], Tuple[Tuple[str, str], ...]] = {}
         seen: List[Tuple[str, str, int, int]] = []
+        read: Dict[Tuple[int, int], list] = {}
+
+        def modifiers_of(span: Span) -> list:
+            # The sentences after a target are read again by the carry steps: read each once.
+            key = (span.start, span.end)
+            if key not in read:
+                read[key] = self._modifiers(doc, span)
+            return read[key]
+
         for sent, members in self._regions(doc, targets):
-            modifiers = self._modifiers(doc, sent)
+            modifiers = modifiers_of(sent)
             scoped = any(m.category in _PAST_SCOPED or m.category in ("TOPIC", "SINCE_RECENT") for m in modifiers)
             clauses = self._present_clauses(sent) if scoped else []
             for target in members:
@@ -425,19 +434,23 @@ class SafetyContext:
                 m_start, m_end = modifier.modifier_span
                 span = doc[m_start:m_end]
                 seen.append((modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char))
-        self._carry_ellipsis(doc, targets, results, seen)
-        doc._.safety_passed = self._carry_passed(doc, targets, results, seen)
+        self._carry_ellipsis(doc, targets, results, seen, modifiers_of)
+        doc._.safety_passed = self._carry_passed(doc, targets, results, seen, modifiers_of)
         doc._.safety_context = results
         doc._.safety_modifiers_seen = seen
         return doc
 
-    def _carry_ellipsis(self, doc: Doc, targets: List[Span], results: dict, seen: list) -> None:
+    @staticmethod
+    def _carry_ellipsis(
+        doc: Doc, targets: List[Span], results: dict, seen: list, modifiers_of: Callable[[Span], list]
+    ) -> None:
         """A next sentence that says the act goes on ("I still do.") dates the one before.
 
         "I used to want to die. I still do sometimes." The ellipsis is a
         CURRENT_WISH phrase in a sentence that holds no target of its own, names
         no other person, and is at most ELLIPSIS_TOKENS words long or opens with
         the phrase; it applies to every target of the sentence just before it.
+        `modifiers_of(span)` gives a span's ConText modifiers, read once per call.
         """
         if not targets:
             return
@@ -451,7 +464,7 @@ class SafetyContext:
                 continue
             following = sentences[index + 1]
             short = len([t for t in following if not (t.is_punct or t.is_space)]) <= ELLIPSIS_TOKENS
-            modifiers = self._modifiers(doc, following)
+            modifiers = modifiers_of(following)
             if any(m.category == "OTHER_PERSON" for m in modifiers):
                 continue  # "I used to cut. My sister still does."
             carried = [
@@ -476,7 +489,10 @@ class SafetyContext:
             for token in doc[start:]
         )
 
-    def _carry_passed(self, doc: Doc, targets: List[Span], results: dict, seen: list) -> List[Tuple[int, int]]:
+    @staticmethod
+    def _carry_passed(
+        doc: Doc, targets: List[Span], results: dict, seen: list, modifiers_of: Callable[[Span], list]
+    ) -> List[Tuple[int, int]]:
         """A later "it passed" dates a wish said in the past tense to the session it belonged to.
 
         "During the iv today I thought I'd rather be dead. The feeling was gone within minutes."
@@ -490,7 +506,8 @@ class SafetyContext:
         "came back" after the phrase).
 
         Returns the character offsets of the phrases that did so (doc._.safety_passed): the
-        learned reader leaves their sentences to the rules.
+        learned reader leaves their sentences to the rules. `modifiers_of(span)` gives a span's
+        ConText modifiers, read once per call.
         """
         carried: List[Tuple[int, int]] = []
         wishes = [t for t in targets if t.label_.startswith(_WISH_RULES)]
@@ -498,13 +515,6 @@ class SafetyContext:
             return carried
         sentences = list(doc.sents)
         starts = [sent.start for sent in sentences]
-        found: Dict[int, list] = {}
-
-        def modifiers_of(index: int) -> list:
-            if index not in found:
-                found[index] = self._modifiers(doc, sentences[index])
-            return found[index]
-
         for target in wishes:
             index = bisect_right(starts, target.start) - 1
             said_then = doc[max(sentences[index].start, target.start - _PAST_REACH) : target.end]
@@ -513,7 +523,7 @@ class SafetyContext:
             later = [
                 (j, m)
                 for j in range(index, len(sentences))
-                for m in modifiers_of(j)
+                for m in modifiers_of(sentences[j])
                 if m.modifier_span[0] >= target.end
             ]
             if any(m.category == "CURRENT_WISH" for _, m in later):
@@ -529,10 +539,10 @@ class SafetyContext:
             if passed is None:
                 continue
             j, phrase = passed
-            if self._comes_back(doc, phrase.modifier_span[1]):
+            if SafetyContext._comes_back(doc, phrase.modifier_span[1]):
                 continue
             session = ("EXPERIENCE", "SESSION")
-            if not any(m.category in session for k in {index, j} for m in modifiers_of(k)):
+            if not any(m.category in session for k in {index, j} for m in modifiers_of(sentences[k])):
                 continue
             m_start, m_end = phrase.modifier_span
             span = doc[m_start:m_end]

@@ -31,6 +31,7 @@ _FIRST = frozenset({"FIRST_PERSON"})
 _DATING = frozenset({"HISTORICAL", "EXPERIENCE"})
 _PRESENT = frozenset({"CURRENT", "RECENT", "CURRENT_WISH", "SINCE_RECENT"})
 _BLOCKING_NAMES = frozenset({"negated", "other_person", "hypothetical", "historical", "experience"})
+_LOWERED_NOT_DENIED = _BLOCKING_NAMES - {"negated"}
 # The fewest words after a denied finding that the reader reads as a clause of their own.
 REST_WORDS = 3
 _URGENT = level_rank("urgent")
@@ -57,13 +58,6 @@ class SafetyReader:
         self._context = context
 
     @staticmethod
-    def _explained(doc: Doc, sent: Span) -> bool:
-        """True if a rule matched in `sent` and its context lowered it (a denial, another person,
-        the past...), or if `sent` says that an earlier wish of the session has passed ("i don't
-        now", "it's gone now"): the rules have read that sentence, and the reader adds nothing to it."""
-        return bool(SafetyReader._lowered_in(doc, sent)) or SafetyReader._passed_in(doc, sent)
-
-    @staticmethod
     def _lowered_in(doc: Doc, sent: Span) -> List[Finding]:
         """The findings in `sent` that their context lowered (a denial, another person, the past...)."""
         return [
@@ -82,8 +76,9 @@ class SafetyReader:
         subject with no first person.
 
         A denial is left to the rules (a sentence whose rule finding was negated is read only after
-        that finding) and to the reader, which was trained on denials: in a sentence with no rule finding, a "not"
-        or "no one" is more often part of the risk ("no one would miss me") than a denial of it.
+        that finding) and to the reader, which was trained on denials: in a sentence with no rule
+        finding, a "not" or "no one" is more often part of the risk ("no one would miss me") than a
+        denial of it.
         """
         categories: Set[str] = self._context.categories_in(doc, sent) if self._context else set()
         if categories & _HYPOTHETICAL or categories & _DATING and not categories & _PRESENT:
@@ -94,40 +89,39 @@ class SafetyReader:
         return bool(categories & _OTHER and not categories & _FIRST) and opens_with_someone(sent)
 
     def _open(self, doc: Doc) -> List[Span]:
+        """The sentences the reader reads. A sentence in which a rule matched and its context
+        lowered it (a denial, another person, the past...), or that says an earlier wish of the
+        session has passed ("i don't now", "it's gone now"), the rules have read; of those, only
+        the clause after a denial is read (see `_after_denial`)."""
         units = []
         for sent in doc.sents:
-            if not any(t.is_alpha for t in sent):
+            if not any(t.is_alpha for t in sent) or self._passed_in(doc, sent):
                 continue
-            if not self._explained(doc, sent):
-                units.append(sent)
-                continue
-            rest = self._after_lowered(doc, sent)
-            if rest is not None:
-                units.append(rest)
+            lowered = self._lowered_in(doc, sent)
+            unit = self._after_denial(doc, sent, lowered) if lowered else sent
+            if unit is not None:
+                units.append(unit)
         return units
 
     @staticmethod
-    def _after_lowered(doc: Doc, sent: Span) -> Optional[Span]:
-        """What a sentence goes on to say after the last denied finding in it, if that is REST_WORDS
-        words or more and nothing else lowered the sentence: a denial explains itself, not the clause
-        after it ("i dont have a plan to hurt myself, i have pills and a date"). Another person, the
-        past, a hypothetical or the experience itself most often goes on to the end of the sentence
-        ("my roommate self-harms and i found blood on the towels"), as does a wish said to have
-        passed: that sentence stays explained."""
-        lowered = SafetyReader._lowered_in(doc, sent)
-        if not lowered or any(set(f.modifiers) & _BLOCKING_NAMES - {"negated"} for f in lowered):
+    def _after_denial(doc: Doc, sent: Span, lowered: List[Finding]) -> Optional[Span]:
+        """What a sentence goes on to say after the last denied finding in it (`lowered`: the
+        findings context lowered in it), if that is REST_WORDS words or more and nothing else
+        lowered the sentence: a denial explains itself, not the clause after it ("i dont have a plan
+        to hurt myself, i have pills and a date"). Another person, the past, a hypothetical or the
+        experience itself most often goes on to the end of the sentence ("my roommate self-harms and
+        i found blood on the towels"): that sentence stays explained."""
+        if any(set(f.modifiers) & _LOWERED_NOT_DENIED for f in lowered):
             return None
-        if SafetyReader._passed_in(doc, sent):
-            return None
-        ends = [f.end for f in lowered]
-        rest = [t for t in sent if t.idx >= max(ends)]
+        end = max(f.end for f in lowered)
+        rest = [t for t in sent if t.idx >= end]
         if sum(t.is_alpha for t in rest) < REST_WORDS:
             return None
         start = next(t.i for t in rest if not (t.is_punct or t.is_space))
         return doc[start : sent.end]
 
     def _units(self, doc: Doc) -> List[Span]:
-        """Every sentence the rules left open (or the clause after a denial, see `_after_lowered`)
+        """Every sentence the rules left open (or the clause after a denial, see `_after_denial`)
         and, when there are several, the text from the first to the last of them read as a whole:
         a plan or a goodbye is often spread over short sentences that say little one by one."""
         sentences = self._open(doc)
