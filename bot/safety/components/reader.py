@@ -185,6 +185,8 @@ class SafetyReader:
             span = span[:-1]
         threshold = self.reader.review_threshold if level == "review" else self.reader.urgent_threshold
         why = f"score {score:.2f} (at least {threshold:.2f} for {level})"
+        if reading.encoder is not None:
+            why += f", the mean of the n-gram model's {reading.linear:.2f} and the encoder's {reading.encoder:.2f}"
         if whole:
             why += ", the sentences read together"
         if level == "emergency":
@@ -198,7 +200,7 @@ class SafetyReader:
             end=span.end_char,
             text=span.text,
             modifiers=("learned",),
-            explanation=f"learned reader: {why}; weighed most: {words or 'n/a'}",
+            explanation=f"learned reader: {why}; n-grams that weighed most: {words or 'n/a'}",
         )
         doc._.safety_assessment = assessment_from_findings(assessment.findings + (finding,))
         return doc

@@ -30,11 +30,13 @@ REVIEW_FALSE_ALARMS of the texts above their right level, and at most
 URGENT_FALSE_ALARMS to `urgent` (PSYCHEDELIC_FALSE_ALARMS for both on
 psychedelic imagery, FORUM_FALSE_ALARMS on the two sets of forum posts). The
 model written is then trained on everything.
-Writes reader.npz and reader.json beside this file.
+Writes reader.npz, encoder.npz (the fine-tuned sentence encoder, see train_encoder.py) and
+reader.json beside this file.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import sys
@@ -43,10 +45,13 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from bot.safety.learned import train_encoder
+from bot.safety.learned.encoder import ENCODER_FILE, load_encoder
 from bot.safety.learned.model import MODEL_DIR, NONE, RECORD_FILE, WEIGHTS_FILE, LinearReader, make_vectorizers
 
 SEED = 20261205
 FOLDS = 4
+ENCODER_FOLDS = 2  # the encoder's out-of-fold models, each without two of the linear model's folds
 DATA_DIR = MODEL_DIR / "data"
 SOURCES = {"cssrs_reddit": DATA_DIR / "cssrs_reddit.jsonl", "own_train": DATA_DIR / "own_train.jsonl"}
 REPO_ROOT = MODEL_DIR.parents[2]
@@ -198,6 +203,18 @@ def supportive_sentences(rows: List[Row]) -> List[Row]:
     return out
 
 
+def risk_weights(rows: List[Row]) -> np.ndarray:
+    """Each row's weight for risk against none: both sides weigh the same in all, rows keep their source weights."""
+    weights = np.array([r.weight for r in rows])
+    is_risk = np.array([r.label != NONE for r in rows])
+    return weights * np.where(is_risk, 0.5 / weights[is_risk].sum(), 0.5 / weights[~is_risk].sum()) * len(rows)
+
+
+def fit_encoder(rows: List[Row], name: str) -> Path:
+    """Fine-tune the sentence encoder on the rows (risk against none, weighed as the linear model); its path."""
+    return train_encoder.fine_tune([r.text for r in rows], [r.label != NONE for r in rows], risk_weights(rows).tolist(), name)
+
+
 def fit(rows: List[Row]) -> Dict[str, np.ndarray]:
     """The reader's arrays, fitted on `rows`."""
     from scipy.sparse import hstack
@@ -211,10 +228,8 @@ def fit(rows: List[Row]) -> Dict[str, np.ndarray]:
     char.set_params(min_df=3, max_features=40000)
     features = hstack([word.fit_transform(texts), char.fit_transform(texts)]).tocsr()
     is_risk = labels != NONE
-    # Risk and none weigh the same in all; within each, rows keep their source weights.
-    balance = np.where(is_risk, 0.5 / weights[is_risk].sum(), 0.5 / weights[~is_risk].sum()) * len(labels)
     scorer = LogisticRegression(C=C_RISK, max_iter=4000, random_state=SEED)
-    scorer.fit(features, is_risk, sample_weight=weights * balance)
+    scorer.fit(features, is_risk, sample_weight=risk_weights(rows))
     categoriser = LogisticRegression(C=C_CATEGORY, class_weight="balanced", max_iter=4000, random_state=SEED)
     categoriser.fit(features[is_risk], labels[is_risk], sample_weight=weights[is_risk])
     order = [list(categoriser.classes_).index(c) for c in CLASSES if c != NONE]
@@ -369,7 +384,9 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
                  " over word 1-3-grams and character 2-5-grams (tf-idf)",
         "classes": list(CLASSES),
         "seed": SEED,
-        "folds": f"{FOLDS}, by writer (own messages), by user (Reddit), by id (the rest)",
+        "folds": f"{FOLDS}, by writer (own messages), by user (Reddit), by id (the rest); the encoder's"
+                 f" {ENCODER_FOLDS}, each without {FOLDS // ENCODER_FOLDS} of them (so fine-tuned on about half"
+                 " the rows, where the encoder shipped saw all)",
         "scikit_learn": sklearn.__version__,
         "sources": sources,
         "thresholds": {"review": 1.0, "urgent": 1.0},
@@ -398,11 +415,13 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
     # Distress without ideation (Reddit Indicator users, never trained on): their right level
     # is review, so the reader may not page for more of them than for the benign sets.
     arrays = fit(rows)
-    final = LinearReader(arrays, record)
-    benign[DISTRESS] = [
-        (case, [(r.score, r.imminence) for r in final.read([text for text, _ in case.sentences])])
-        for case in screen_cases(distress)
-    ]
+    encoder_path = fit_encoder(rows, "final")
+    record["encoder"] = train_encoder.record(encoder_path)
+    final = LinearReader(arrays, record, load_encoder(encoder_path))
+    distress_cases = screen_cases(distress)
+    read = iter(final.read([text for case in distress_cases for text, _ in case.sentences], every=True))
+    benign[DISTRESS] = [(case, [(r.score, r.imminence) for r in (next(read) for _ in case.sentences)])
+                        for case in distress_cases]
     review, urgent = calibrate(benign)
     emergency = calibrate_imminence(risky)
     limits = Thresholds(review, urgent, emergency)
@@ -428,21 +447,51 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
         "own_risk_at_right_level_rules_alone": right_share(False),
         "own_risk_at_right_level_with_reader": right_share(True),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out_dir / WEIGHTS_FILE.name, **arrays)
-    (out_dir / RECORD_FILE.name).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_reader(out_dir, arrays, encoder_path, record)
     return record
 
 
+def write_reader(out_dir: Path, arrays: Dict[str, np.ndarray], encoder_path: Path, record: dict) -> None:
+    """Write the linear model, the encoder and the record, each whole, the record last.
+
+    The record names both models by sha256, and loading checks them: a run cut
+    short between files leaves a record that names other models, and the
+    reader is refused (the rules screen alone) rather than half used.
+    """
+    weights = io.BytesIO()
+    np.savez_compressed(weights, **arrays)
+    record["weights_sha256"] = hashlib.sha256(weights.getvalue()).hexdigest()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for name, data in ((WEIGHTS_FILE.name, weights.getvalue()), (ENCODER_FILE.name, encoder_path.read_bytes()),
+                       (RECORD_FILE.name, (json.dumps(record, indent=2) + "\n").encode("utf-8"))):
+        partial = out_dir / f"{name}.partial"
+        partial.write_bytes(data)
+        staged.append((partial, out_dir / name))
+    for partial, final_path in staged:
+        partial.replace(final_path)
+
+
 def _own_readings(rows: List[Row], own: List[int], cases: List[Case], record: dict) -> List[List[Tuple[float, float]]]:
-    """Out-of-fold (score, imminence) of the open sentences of the non-Reddit rows (in `own` order)."""
+    """Out-of-fold (score, imminence) of the open sentences of the non-Reddit rows (in `own` order).
+
+    Each fold's texts are read by a linear model trained without that fold, and by an encoder
+    trained without that fold and its pair (a fine-tune takes half an hour, a linear fit seconds).
+    """
     folds = [r.fold if r.fold is not None else _fold(r.key) for r in rows]
     readings: List[List[Tuple[float, float]]] = [[] for _ in own]
+    encoders = {}
     for fold in range(FOLDS):
-        model = LinearReader(fit([r for r, f in zip(rows, folds) if f != fold]), record)
-        for j, i in enumerate(own):
-            if folds[i] == fold and cases[j].sentences:
-                readings[j] = [(r.score, r.imminence) for r in model.read([text for text, _ in cases[j].sentences])]
+        kept = [r for r, f in zip(rows, folds) if f != fold]
+        pair = fold * ENCODER_FOLDS // FOLDS
+        if pair not in encoders:
+            encoders[pair] = load_encoder(fit_encoder(
+                [r for r, f in zip(rows, folds) if f * ENCODER_FOLDS // FOLDS != pair], f"pair{pair}"))
+        model = LinearReader(fit(kept), record, encoders[pair])
+        members = [j for j, i in enumerate(own) if folds[i] == fold and cases[j].sentences]
+        read = iter(model.read([text for j in members for text, _ in cases[j].sentences], every=True))
+        for j in members:
+            readings[j] = [(r.score, r.imminence) for r in (next(read) for _ in cases[j].sentences)]
     return readings
 
 
