@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bot.safety.learned.encoder import (
-    ENCODER_FILE, EMBEDDING_ARRAYS, HEAD_ARRAYS, LAYER_ARRAYS, Encoder, WordPiece, load_arrays, load_encoder,
+    ENCODER_FILE, EMBEDDING_ARRAYS, HEAD_ARRAYS, LAYER_ARRAYS, Encoder, load_arrays, load_encoder,
     save_encoder,
 )
 from bot.safety.learned.model import MODEL_DIR, RECORD_FILE, WEIGHTS_FILE, load_reader
