@@ -20,9 +20,10 @@ def test_own_sets_meet_their_targets(safety_screen):
     assert "Shared evaluation directory not found" in markdown
 
 
-# A whole evaluation (six blind rounds, the ablation, the policy alternatives) takes about three
-# minutes alone; the timeout only catches a hang, with room for a busy machine.
-EVALUATE_TIMEOUT = 900
+# A whole evaluation (eight blind rounds, the ablation, the policy alternatives) takes about twelve
+# minutes alone since the reader has a sentence encoder; the timeout only catches a hang, with room
+# for a busy machine.
+EVALUATE_TIMEOUT = 2400
 
 
 def test_missing_shared_dir_is_one_line_and_reports_are_written(tmp_path):
