@@ -21,6 +21,7 @@ import numpy as np
 ENCODER_FILE = Path(__file__).resolve().parent / "encoder.npz"
 MAX_TOKENS = 64  # pieces read per text, [CLS] and [SEP] included
 MAX_WORD_CHARS = 100  # BERT's: a longer word is one [UNK]
+MEMO_SIZE = 4096  # recent texts whose scores are kept
 HEADS = 12
 LAYER_NORM_EPS = 1e-12
 PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
@@ -150,6 +151,10 @@ class Encoder:
         if bad:
             raise ValueError(f"encoder weights not finite: {', '.join(bad)}")
         self.layers = self.w["q_w"].shape[0]
+        # The screen often reads a sentence twice (alone, then for the reader-alone view), and a
+        # patient often repeats one: a small memo of recent scores. A plain dict, cleared when full,
+        # so that threads sharing the screen cannot corrupt it.
+        self._memo: Dict[str, float] = {}
         # Query, key and value in one product: one pass over the text instead of three.
         self._qkv_w = np.concatenate([self.w.pop(f"{n}_w") for n in "qkv"], axis=-1)
         self._qkv_b = np.concatenate([self.w.pop(f"{n}_b") for n in "qkv"], axis=-1)
@@ -197,7 +202,8 @@ class Encoder:
         out = np.zeros(len(texts), dtype=np.float64)
         if not texts:
             return out
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        known = [self._memo.get(text) for text in texts]
+        order = sorted((i for i, value in enumerate(known) if value is None), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             ids, mask = self.batch([texts[i] for i in chunk])
@@ -205,6 +211,13 @@ class Encoder:
             out[chunk] = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
         if not np.isfinite(out).all():
             raise ValueError("the encoder gave a score that is not a number")
+        if len(self._memo) > MEMO_SIZE:
+            self._memo = {}
+        for i, value in enumerate(known):
+            if value is None:
+                self._memo[texts[i]] = float(out[i])
+            else:
+                out[i] = value
         return out
 
 

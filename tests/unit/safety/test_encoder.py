@@ -68,8 +68,16 @@ def test_float16_storage_barely_moves_a_score(tmp_path):
 def test_a_text_scores_the_same_alone_and_in_a_batch():
     encoder = Encoder(_synthetic())
     together = encoder.score(TEXTS)
-    alone = [encoder.score([t])[0] for t in TEXTS]
+    alone = [Encoder(_synthetic()).score([t])[0] for t in TEXTS]
     np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+def test_a_remembered_score_is_the_score():
+    encoder = Encoder(_synthetic())
+    first = encoder.score(TEXTS)
+    assert set(encoder._memo) == set(TEXTS)
+    np.testing.assert_array_equal(encoder.score(list(reversed(TEXTS)) + ["ok ok"])[:-1], first[::-1])
+    assert encoder.score(["ok ok"])[0] == Encoder(_synthetic()).score(["ok ok"])[0]
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +108,9 @@ def test_a_long_text_keeps_its_first_pieces(shipped):
 
 def test_the_shipped_encoder_scores_a_batch_as_alone(shipped):
     texts = ["had a calm walk after my session", "i have the pills counted out for tonight", "ok"]
-    np.testing.assert_allclose(shipped.score(texts), [shipped.score([t])[0] for t in texts], atol=1e-6)
+    together = shipped.score(texts)
+    shipped._memo.clear()
+    np.testing.assert_allclose(together, [shipped.score([t])[0] for t in texts], atol=1e-6)
 
 
 def test_skipping_the_encoder_never_changes_a_level():
