@@ -7,7 +7,7 @@ and the project's own examples.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 from bot.safety.blind import blind_rounds, evaluate_round, read_jsonl, read_round
 from bot.safety.model import level_rank
@@ -17,32 +17,61 @@ URGENT = level_rank("urgent")
 READERS = ("rules alone", "reader alone", "both")
 
 
+class Remembered:
+    """A screen that keeps every text's assessment, for an evaluation that reads most texts more than once.
+
+    The blind rounds and the public sets are read for the report and again for
+    the ablation; their assessments are the same, so each text is screened once.
+    The reader's encoder keeps every score too, so the reader-alone view reuses
+    the sentences the whole screen already read. Not for a server: nothing is
+    ever forgotten.
+    """
+
+    def __init__(self, screen):
+        self.screen = screen
+        self.nlp = screen.nlp
+        self.version = screen.version
+        self._seen: Dict[str, object] = {}
+        reader = screen.nlp.get_pipe("safety_reader").reader if "safety_reader" in screen.nlp.pipe_names else None
+        if reader is not None and reader.encoder is not None:
+            reader.encoder.memo_size = None
+
+    def __call__(self, text: str):
+        """The screen's Assessment of `text`, computed once."""
+        if text not in self._seen:
+            self._seen[text] = self.screen(text)
+        return self._seen[text]
+
+
 def readers(both=None) -> Dict[str, Callable[[str], str]]:
     """{name: level_of(text)} for the rules alone, the reader alone and both.
 
     `both` is the production Screen (built here if not given); the other two
-    run on its pipeline, so the rules and the reader are loaded once.
+    run on its pipeline, so the rules and the reader are loaded once, and one
+    pass of the rules serves both of them.
     """
     if both is None:
         from bot.safety import build_screen
 
-        both = build_screen()
+        both = Remembered(build_screen())
+    from bot.safety.screen import _lowered
+
     nlp = both.nlp
     reader = nlp.get_pipe("safety_reader")
+    apart: Dict[str, Tuple[str, str]] = {}
 
-    def rules_alone(text: str) -> str:
-        from bot.safety.screen import _lowered
+    def levels_apart(text: str) -> Tuple[str, str]:
+        if text not in apart:
+            with nlp.select_pipes(disable=["safety_reader"]):
+                doc = nlp(_lowered(text))
+            apart[text] = (doc._.safety_assessment.level, reader.level_alone(doc))
+        return apart[text]
 
-        with nlp.select_pipes(disable=["safety_reader"]):
-            return nlp(_lowered(text))._.safety_assessment.level
-
-    def reader_alone(text: str) -> str:
-        from bot.safety.screen import _lowered
-
-        with nlp.select_pipes(disable=["safety_reader"]):
-            return reader.level_alone(nlp(_lowered(text)))
-
-    return {"rules alone": rules_alone, "reader alone": reader_alone, "both": lambda text: both(text).level}
+    return {
+        "rules alone": lambda text: levels_apart(text)[0],
+        "reader alone": lambda text: levels_apart(text)[1],
+        "both": lambda text: both(text).level,
+    }
 
 
 def _share(hits: int, total: int) -> Optional[float]:

@@ -1,8 +1,8 @@
-"""Measure the screen: `python -m bot.safety.evaluate [--shared-dir DIR] [--out DIR]`.
+"""Measure the screen: `python -m bot.safety.evaluate [--shared-dir DIR] [--out DIR] [--examples-dir DIR]`.
 
 Runs the screen over the shared public evaluation text (public_*.jsonl, for
 measurement only; it is never copied into this repository) and over the
-project's own example sets in tests/safety_examples/. Prints the report,
+project's own example sets in tests/safety_examples/ (or --examples-dir). Prints the report,
 writes it as Markdown and JSON, and exits 1 if a target is missed.
 
 The shared directory is --shared-dir, else the safety_eval_dir setting
@@ -233,7 +233,9 @@ def _rewritten_rules(source: Path, target: Path, change: Callable[[dict], dict])
     return target
 
 
-def evaluate_alternatives(shared_dir: Path, rules_dir: Optional[Path] = None) -> List[dict]:
+def evaluate_alternatives(
+    shared_dir: Path, rules_dir: Optional[Path] = None, examples_dir: Path = OWN_EXAMPLES
+) -> List[dict]:
     """Key figures under each policy alternative (POLICY_ALTERNATIVES); [] without the shared data."""
     from bot.safety import build_screen
     from bot.safety.rules import DEFAULT_RULES_DIR
@@ -246,7 +248,7 @@ def evaluate_alternatives(shared_dir: Path, rules_dir: Optional[Path] = None) ->
             directory = _rewritten_rules(rules_dir or DEFAULT_RULES_DIR, Path(tmp) / str(i), change)
             screen = build_screen(directory, reader=False)
             public = evaluate_public(screen, shared_dir) or {}
-            own = evaluate_own(screen)
+            own = evaluate_own(screen, examples_dir)
             imagery = own["psychedelic"]["n"] + own["idiom"]["n"]
             imagery_alarms = own["psychedelic"]["urgent_plus"] + own["idiom"]["urgent_plus"]
             results.append(
@@ -432,6 +434,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.safety.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--shared-dir", type=Path, default=None, help="directory with public_*.jsonl")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports", help="where to write the report")
+    parser.add_argument("--examples-dir", type=Path, default=OWN_EXAMPLES,
+                        help="the project's own example sets and blind rounds (default: tests/safety_examples)")
     args = parser.parse_args(argv)
     if args.shared_dir is not None:
         shared_dir = args.shared_dir.resolve()
@@ -445,24 +449,31 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
 
     from bot.safety import build_screen
-    from bot.safety.ablation import ablation, readers
+    from bot.safety.ablation import Remembered, ablation, readers
     from bot.safety.blind import blind_rounds, evaluate_round, read_round
     from bot.safety.blind import check as check_blind
 
-    screen = build_screen()
+    examples = args.examples_dir.resolve()
+    if not examples.is_dir():
+        print(f"Examples directory not found: {examples}")
+        return 2
+    screen = Remembered(build_screen())
     public = evaluate_public(screen, shared_dir)
     if public is None:
         print(f"Shared evaluation directory not found: {shared_dir} (evaluating the project's own sets only).")
-    own = evaluate_own(screen)
+    own = evaluate_own(screen, examples)
     report = {
         "rules_version": screen.version,
         "shared_dir": str(shared_dir),
         "public": public,
         "own": own,
         "targets": check_targets(public, own),
-        "alternatives": evaluate_alternatives(shared_dir) if public is not None else [],
-        "blind": {name: evaluate_round(lambda t: screen(t).level, read_round(name)) for name in blind_rounds()},
-        "ablation": ablation(readers(screen), shared_dir, OWN_EXAMPLES),
+        "alternatives": evaluate_alternatives(shared_dir, examples_dir=examples) if public is not None else [],
+        "blind": {
+            name: evaluate_round(lambda t: screen(t).level, read_round(name, examples))
+            for name in blind_rounds(examples)
+        },
+        "ablation": ablation(readers(screen), shared_dir, examples),
     }
     for name, result in report["blind"].items():
         for target, row in check_blind(result).items():

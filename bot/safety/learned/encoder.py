@@ -14,7 +14,7 @@ import unicodedata
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -155,6 +155,7 @@ class Encoder:
         # patient often repeats one: a small memo of recent scores. A plain dict, cleared when full,
         # so that threads sharing the screen cannot corrupt it.
         self._memo: Dict[str, float] = {}
+        self.memo_size: Optional[int] = MEMO_SIZE  # None: keep every score (an evaluation, not a server)
         # Query, key and value in one product: one pass over the text instead of three.
         self._qkv_w = np.concatenate([self.w.pop(f"{n}_w") for n in "qkv"], axis=-1)
         self._qkv_b = np.concatenate([self.w.pop(f"{n}_b") for n in "qkv"], axis=-1)
@@ -211,7 +212,7 @@ class Encoder:
             out[chunk] = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
         if not np.isfinite(out).all():
             raise ValueError("the encoder gave a score that is not a number")
-        if len(self._memo) > MEMO_SIZE:
+        if self.memo_size is not None and len(self._memo) > self.memo_size:
             self._memo = {}
         for i, value in enumerate(known):
             if value is None:

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.safety.evaluate import check_targets, evaluate_own, render_markdown
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -20,16 +22,28 @@ def test_own_sets_meet_their_targets(safety_screen):
     assert "Shared evaluation directory not found" in markdown
 
 
-# A whole evaluation (eight blind rounds, the ablation, the policy alternatives) takes about twelve
-# minutes alone since the reader has a sentence encoder; the timeout only catches a hang, with room
-# for a busy machine.
-EVALUATE_TIMEOUT = 2400
+# The command-line tests measure a few lines of each kind (`few_examples`): a whole evaluation reads
+# eleven thousand texts with the sentence encoder (`make eval-safety`). The timeout only catches a hang.
+EVALUATE_TIMEOUT = 600
+EXAMPLES = REPO_ROOT / "tests" / "safety_examples"
 
 
-def test_missing_shared_dir_is_one_line_and_reports_are_written(tmp_path):
+@pytest.fixture()
+def few_examples(tmp_path):
+    """A directory with the first lines of two own sets and of one blind round."""
+    directory = tmp_path / "examples"
+    directory.mkdir()
+    for name in ("idioms.jsonl", "medical_red_flags.jsonl", "blind_r1_risk.jsonl", "blind_r1_benign.jsonl"):
+        lines = (EXAMPLES / name).read_text(encoding="utf-8").splitlines()[:6]
+        (directory / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return directory
+
+
+def test_missing_shared_dir_is_one_line_and_reports_are_written(tmp_path, few_examples):
     env = dict(os.environ, SAFETY_EVAL_DIR=str(tmp_path / "missing"))
     result = subprocess.run(
-        [sys.executable, "-m", "bot.safety.evaluate", "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "bot.safety.evaluate", "--out", str(tmp_path / "out"),
+         "--examples-dir", str(few_examples)],
         capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=EVALUATE_TIMEOUT,
     )
     # 0 or 1: the blind rounds and the own sets are still measured against their targets.
@@ -37,7 +51,45 @@ def test_missing_shared_dir_is_one_line_and_reports_are_written(tmp_path):
     assert result.stdout.splitlines()[0].startswith("Shared evaluation directory not found")
     report = json.loads((tmp_path / "out" / "safety_eval.json").read_text())
     assert report["public"] is None
+    assert report["own"]["n"] == 12
+    assert report["blind"]["r1"]["risk"]["n"] == 6 and report["blind"]["r1"]["benign"]["n"] == 6
+    assert set(report["ablation"]) == {"rules alone", "reader alone", "both"}
+    assert "blind r1 risk recall" in report["ablation"]["reader alone"]
     assert (tmp_path / "out" / "safety_eval.md").is_file()
+
+
+def test_a_missing_examples_dir_is_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.safety.evaluate", "--out", str(tmp_path / "out"),
+         "--shared-dir", str(tmp_path), "--examples-dir", str(tmp_path / "nowhere")],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=EVALUATE_TIMEOUT,
+    )
+    assert result.returncode == 2
+    assert result.stdout.strip() == f"Examples directory not found: {tmp_path / 'nowhere'}"
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_ablation_views_are_the_screens_they_stand_for(full_screen, safety_screen):
+    from bot.safety.ablation import Remembered, readers
+    from bot.safety.screen import _lowered
+
+    encoder = full_screen.nlp.get_pipe("safety_reader").reader.encoder
+    kept = encoder.memo_size
+    try:
+        remembered = Remembered(full_screen)
+        views = readers(remembered)
+        reader = full_screen.nlp.get_pipe("safety_reader")
+        for line in (EXAMPLES / "blind_r1_risk.jsonl").read_text(encoding="utf-8").splitlines()[:15]:
+            text = json.loads(line)["text"]
+            assert views["both"](text) == full_screen(text).level
+            assert remembered(text) is remembered(text)
+            assert views["rules alone"](text) == safety_screen(text).level
+            with full_screen.nlp.select_pipes(disable=["safety_reader"]):
+                alone = reader.level_alone(full_screen.nlp(_lowered(text)))
+            assert views["reader alone"](text) == alone
+        assert encoder.memo_size is None
+    finally:
+        encoder.memo_size = kept
 
 
 def test_the_shared_dir_comes_from_the_setting(tmp_path):
@@ -57,7 +109,7 @@ def test_the_evaluator_reads_no_environment_variable_itself():
     assert "os.environ" not in source and "getenv" not in source
 
 
-def test_shared_dir_argument_wins_and_reports_rules_of_missed_lines(tmp_path):
+def test_shared_dir_argument_wins_and_reports_rules_of_missed_lines(tmp_path, few_examples):
     shared = tmp_path / "shared"
     shared.mkdir()
     (shared / "public_crisis.jsonl").write_text(
@@ -66,7 +118,8 @@ def test_shared_dir_argument_wins_and_reports_rules_of_missed_lines(tmp_path):
     )
     env = dict(os.environ, SAFETY_EVAL_DIR=str(tmp_path / "missing"))
     result = subprocess.run(
-        [sys.executable, "-m", "bot.safety.evaluate", "--shared-dir", str(shared), "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "bot.safety.evaluate", "--shared-dir", str(shared), "--out", str(tmp_path / "out"),
+         "--examples-dir", str(few_examples)],
         capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=EVALUATE_TIMEOUT,
     )
     report = json.loads((tmp_path / "out" / "safety_eval.json").read_text())
