@@ -419,9 +419,7 @@ def train(out_dir: Path = MODEL_DIR) -> dict:
     record["encoder"] = train_encoder.record(encoder_path)
     final = LinearReader(arrays, record, load_encoder(encoder_path))
     distress_cases = screen_cases(distress)
-    read = iter(final.read([text for case in distress_cases for text, _ in case.sentences], every=True))
-    benign[DISTRESS] = [(case, [(r.score, r.imminence) for r in (next(read) for _ in case.sentences)])
-                        for case in distress_cases]
+    benign[DISTRESS] = list(zip(distress_cases, read_cases(final, distress_cases)))
     review, urgent = calibrate(benign)
     emergency = calibrate_imminence(risky)
     limits = Thresholds(review, urgent, emergency)
@@ -488,11 +486,16 @@ def _own_readings(rows: List[Row], own: List[int], cases: List[Case], record: di
             encoders[pair] = load_encoder(fit_encoder(
                 [r for r, f in zip(rows, folds) if f * ENCODER_FOLDS // FOLDS != pair], f"pair{pair}"))
         model = LinearReader(fit(kept), record, encoders[pair])
-        members = [j for j, i in enumerate(own) if folds[i] == fold and cases[j].sentences]
-        read = iter(model.read([text for j in members for text, _ in cases[j].sentences], every=True))
-        for j in members:
-            readings[j] = [(r.score, r.imminence) for r in (next(read) for _ in cases[j].sentences)]
+        members = [j for j, i in enumerate(own) if folds[i] == fold]
+        for j, read in zip(members, read_cases(model, [cases[j] for j in members])):
+            readings[j] = read
     return readings
+
+
+def read_cases(model: LinearReader, cases: List[Case]) -> List[List[Tuple[float, float]]]:
+    """(score, imminence) of each open sentence of each case, every sentence read by both models, in one batch."""
+    readings = iter(model.read([text for case in cases for text, _ in case.sentences], every=True))
+    return [[(r.score, r.imminence) for r in (next(readings) for _ in case.sentences)] for case in cases]
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -204,3 +204,19 @@ def test_a_broken_reader_leaves_the_rules_screening(tmp_path, caplog):
     assert "screening with the rules alone" in caplog.text
     assert nlp("i have a gun to my head right now")._.safety_assessment.level == "emergency"
     assert nlp("had a calm walk after the session")._.safety_assessment.level == "none"
+
+
+def test_cases_are_read_in_one_batch_and_split_back_per_case():
+    from bot.safety.learned.train import Case, read_cases
+
+    reader = load_reader()
+    cases = [
+        Case(0, 2, [("i want to die tonight", False), ("i have the pills here", True)]),
+        Case(0, 0, []),
+        Case(1, 1, [("the session was lovely", False)]),
+    ]
+    read = read_cases(reader, cases)
+    alone = [(r.score, r.imminence) for r in reader.read(
+        ["i want to die tonight", "i have the pills here", "the session was lovely"], every=True)]
+    assert read == [alone[:2], [], alone[2:]]
+    assert all(r.encoder is not None for r in reader.read(["the session was lovely"], every=True))
