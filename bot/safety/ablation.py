@@ -22,9 +22,11 @@ class Remembered:
 
     The blind rounds and the public sets are read for the report and again for
     the ablation; their assessments are the same, so each text is screened once.
-    The reader's encoder keeps every score too, so the reader-alone view reuses
-    the sentences the whole screen already read. Not for a server: nothing is
-    ever forgotten.
+    While it is open (`with Remembered(screen) as remembered:`), the reader's
+    encoder keeps every score too, so the reader-alone view reuses the sentences
+    the whole screen already read; on leaving, the encoder's memo is bounded
+    again. Not for a server: nothing is forgotten while it is open. A
+    `screen_error` is not kept, so a passing failure is not counted twice.
     """
 
     def __init__(self, screen):
@@ -32,15 +34,28 @@ class Remembered:
         self.nlp = screen.nlp
         self.version = screen.version
         self._seen: Dict[str, object] = {}
-        reader = screen.nlp.get_pipe("safety_reader").reader if "safety_reader" in screen.nlp.pipe_names else None
-        if reader is not None and reader.encoder is not None:
-            reader.encoder.memo_size = None
+        pipe = screen.nlp.get_pipe("safety_reader") if "safety_reader" in screen.nlp.pipe_names else None
+        self._encoder = pipe.reader.encoder if pipe is not None and pipe.reader is not None else None
+        self._memo_size = None
+
+    def __enter__(self) -> "Remembered":
+        if self._encoder is not None:
+            self._memo_size, self._encoder.memo_size = self._encoder.memo_size, None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._encoder is not None:
+            self._encoder.memo_size = self._memo_size
+            self._encoder.forget()
 
     def __call__(self, text: str):
         """The screen's Assessment of `text`, computed once."""
-        if text not in self._seen:
-            self._seen[text] = self.screen(text)
-        return self._seen[text]
+        if text in self._seen:
+            return self._seen[text]
+        assessment = self.screen(text)
+        if "screen_error" not in assessment.categories:
+            self._seen[text] = assessment
+        return assessment
 
 
 def readers(both=None) -> Dict[str, Callable[[str], str]]:

@@ -9,7 +9,7 @@ The shared directory is --shared-dir, else the safety_eval_dir setting
 (SAFETY_EVAL_DIR, read in bot.config.settings like every environment variable), else
 <repository>/../shared/eval.
 
-The report also measures the blind rounds (tests/safety_examples/blind_*),
+The report also measures the blind rounds (blind_* in the same directory),
 an ablation (rules alone, the learned reader alone, both), and policy
 alternatives that are not in force (what a clinic would gain and lose by
 paging on bare mentions, or on lifetime behaviour), each on a rewritten copy
@@ -282,7 +282,7 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def render_markdown(report: dict) -> str:
+def render_markdown(report: dict, history: Optional[Path] = None) -> str:
     """The report as Markdown (also printed to the terminal)."""
     out = [f"# Safety screen evaluation (rules {report['rules_version']})", ""]
     public = report["public"]
@@ -350,7 +350,7 @@ def render_markdown(report: dict) -> str:
                 f"| {row['name']} | {_fmt(row['crisis_recall_urgent_plus'])} | {_fmt(row['benign_false_alarm_urgent_plus'])}"
                 f" | {_fmt(row['own_imagery_idiom_false_alarms'])} | {row['own_expectations_broken']} |"
             )
-    out += render_history(report.get("ablation") or {})
+    out += render_history(report.get("ablation") or {}, history or HISTORY)
     out += render_blind(report.get("blind") or {})
     out += render_ablation(report.get("ablation") or {})
     out += ["", "## Targets", "", "| target | value | goal | met |", "|---|---:|---|---|"]
@@ -384,11 +384,12 @@ def render_blind(blind: dict) -> List[str]:
 HISTORY = OWN_EXAMPLES / "blind_history.json"
 
 
-def render_history(ablation: dict) -> List[str]:
-    """Each blind round before this version's changes (blind_history.json) and now."""
-    if not HISTORY.is_file() or not ablation:
+def render_history(ablation: dict, history: Optional[Path] = None) -> List[str]:
+    """Each blind round before this version's changes (`history`, a blind_history.json) and now."""
+    history = history or HISTORY
+    if not history.is_file() or not ablation:
         return []
-    before = json.loads(HISTORY.read_text(encoding="utf-8"))["before"]
+    before = json.loads(history.read_text(encoding="utf-8"))["before"]
     out = ["", "## Blind rounds: before and after", "",
            "Before: each round measured when it was frozen, with the version it was written to check.", "",
            "| round | measure | before | version before | now, rules alone | now, rules and reader |",
@@ -455,30 +456,33 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     examples = args.examples_dir.resolve()
     if not examples.is_dir():
-        print(f"Examples directory not found: {examples}")
+        print(f"Examples directory not found (or not a directory): {examples}")
         return 2
-    screen = Remembered(build_screen())
-    public = evaluate_public(screen, shared_dir)
-    if public is None:
-        print(f"Shared evaluation directory not found: {shared_dir} (evaluating the project's own sets only).")
-    own = evaluate_own(screen, examples)
-    report = {
-        "rules_version": screen.version,
-        "shared_dir": str(shared_dir),
-        "public": public,
-        "own": own,
-        "targets": check_targets(public, own),
-        "alternatives": evaluate_alternatives(shared_dir, examples_dir=examples) if public is not None else [],
-        "blind": {
-            name: evaluate_round(lambda t: screen(t).level, read_round(name, examples))
-            for name in blind_rounds(examples)
-        },
-        "ablation": ablation(readers(screen), shared_dir, examples),
-    }
+    if not any(examples.glob("*.jsonl")):
+        print(f"No example sets (*.jsonl) in {examples}")
+        return 2
+    with Remembered(build_screen()) as screen:
+        public = evaluate_public(screen, shared_dir)
+        if public is None:
+            print(f"Shared evaluation directory not found: {shared_dir} (evaluating the project's own sets only).")
+        own = evaluate_own(screen, examples)
+        report = {
+            "rules_version": screen.version,
+            "shared_dir": str(shared_dir),
+            "public": public,
+            "own": own,
+            "targets": check_targets(public, own),
+            "alternatives": evaluate_alternatives(shared_dir, examples_dir=examples) if public is not None else [],
+            "blind": {
+                name: evaluate_round(lambda t: screen(t).level, read_round(name, examples))
+                for name in blind_rounds(examples)
+            },
+            "ablation": ablation(readers(screen), shared_dir, examples),
+        }
     for name, result in report["blind"].items():
         for target, row in check_blind(result).items():
             report["targets"][f"blind {name}: {target}"] = row
-    markdown = render_markdown(report)
+    markdown = render_markdown(report, examples / HISTORY.name)
     print(markdown)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "safety_eval.md").write_text(markdown, encoding="utf-8")

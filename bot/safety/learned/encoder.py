@@ -164,6 +164,10 @@ class Encoder:
         if self.w["position"].shape[0] < MAX_TOKENS or self.w["word"].shape[1] % HEADS:
             raise ValueError("encoder shapes do not fit its settings")
 
+    def forget(self) -> None:
+        """Drop the remembered scores."""
+        self._memo = {}
+
     def pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The mean of the last layer over the real pieces: (batch, 384)."""
         w = self.w

@@ -65,7 +65,7 @@ def test_a_missing_examples_dir_is_one_line(tmp_path):
         capture_output=True, text=True, cwd=REPO_ROOT, timeout=EVALUATE_TIMEOUT,
     )
     assert result.returncode == 2
-    assert result.stdout.strip() == f"Examples directory not found: {tmp_path / 'nowhere'}"
+    assert result.stdout.strip() == f"Examples directory not found (or not a directory): {tmp_path / 'nowhere'}"
     assert not (tmp_path / "out").exists()
 
 
@@ -74,12 +74,14 @@ def test_the_ablation_views_are_the_screens_they_stand_for(full_screen, safety_s
     from bot.safety.screen import _lowered
 
     encoder = full_screen.nlp.get_pipe("safety_reader").reader.encoder
-    kept = encoder.memo_size
-    try:
-        remembered = Remembered(full_screen)
+    bounded = encoder.memo_size
+    reader = full_screen.nlp.get_pipe("safety_reader")
+    lines = (EXAMPLES / "blind_r1_risk.jsonl").read_text(encoding="utf-8").splitlines()[:10]
+    lines += (EXAMPLES / "blind_r1_benign.jsonl").read_text(encoding="utf-8").splitlines()[:10]
+    with Remembered(full_screen) as remembered:
+        assert encoder.memo_size is None
         views = readers(remembered)
-        reader = full_screen.nlp.get_pipe("safety_reader")
-        for line in (EXAMPLES / "blind_r1_risk.jsonl").read_text(encoding="utf-8").splitlines()[:15]:
+        for line in lines:
             text = json.loads(line)["text"]
             assert views["both"](text) == full_screen(text).level
             assert remembered(text) is remembered(text)
@@ -87,9 +89,36 @@ def test_the_ablation_views_are_the_screens_they_stand_for(full_screen, safety_s
             with full_screen.nlp.select_pipes(disable=["safety_reader"]):
                 alone = reader.level_alone(full_screen.nlp(_lowered(text)))
             assert views["reader alone"](text) == alone
-        assert encoder.memo_size is None
-    finally:
-        encoder.memo_size = kept
+    assert encoder.memo_size == bounded
+
+
+def test_a_screen_error_is_not_remembered(safety_screen):
+    from bot.safety.ablation import Remembered
+    from bot.safety.screen import SCREEN_ERROR
+
+    answers = iter([SCREEN_ERROR, safety_screen("i want to die")])
+
+    class Flaky:
+        nlp, version = safety_screen.nlp, safety_screen.version
+
+        def __call__(self, text):
+            return next(answers)
+
+    with Remembered(Flaky()) as remembered:
+        assert remembered("i want to die") is SCREEN_ERROR
+        screened = remembered("i want to die")
+        assert "screen_error" not in screened.categories and screened.level == "urgent"
+        assert remembered("i want to die") is screened  # kept: the flaky screen has no third answer
+
+
+def test_an_examples_dir_without_example_sets_is_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.safety.evaluate", "--out", str(tmp_path / "out"),
+         "--shared-dir", str(tmp_path), "--examples-dir", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=EVALUATE_TIMEOUT,
+    )
+    assert result.returncode == 2
+    assert result.stdout.strip() == f"No example sets (*.jsonl) in {tmp_path}"
 
 
 def test_the_shared_dir_comes_from_the_setting(tmp_path):
