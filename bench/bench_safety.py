@@ -123,7 +123,7 @@ print(json.dumps({{"cold_s": done - start, "imports_s": imported - start, "build
 """
 
 
-def measure_load(runs: int = 3) -> dict:
+def measure_load(runs: int = 5) -> dict:
     """Medians over fresh interpreters: cold start (imports + build) and build_screen() alone, with both
     readers; and the cold start of the rules alone, in interleaved runs, as the baseline the reader adds to."""
     both, rules = [], []

@@ -220,3 +220,18 @@ def test_cases_are_read_in_one_batch_and_split_back_per_case():
         ["i want to die tonight", "i have the pills here", "the session was lovely"], every=True)]
     assert read == [alone[:2], [], alone[2:]]
     assert all(r.encoder is not None for r in reader.read(["the session was lovely"], every=True))
+
+
+def test_the_three_heads_read_together_are_each_head_alone():
+    import numpy as np
+
+    reader = load_reader()
+    reader.encoder = None
+    texts = ["i want to die tonight", "the session was lovely", "my chest hurts and my bp is 190/120"]
+    features = reader._features(texts)
+    risk = 1 / (1 + np.exp(-(features @ reader._risk_coef.astype(np.float64) + reader._risk_intercept)))
+    imminence = 1 / (1 + np.exp(-(features @ reader._imminence_coef.astype(np.float64) + reader._imminence_intercept)))
+    categories = features @ reader._category_coef.T.astype(np.float64) + reader._category_intercept
+    for reading, r, near, row in zip(reader.read(texts), risk, imminence, categories):
+        assert reading.score == r and reading.imminence == near
+        assert reading.category == reader.categories[int(np.argmax(row))]
