@@ -199,6 +199,27 @@ def evaluate_own(screen, examples_dir: Path = OWN_EXAMPLES) -> dict:
     }
 
 
+def blind_alarms_by_rule(screen, rounds: Dict[str, Dict[str, List[dict]]], top: int = 15) -> Dict[str, Any]:
+    """Benign blind lines flagged above their right level, counted by the rule of their top finding.
+
+    Over every round together, per benign group and in all (counts only, never the text): where
+    the false alarms come from, the rules (a rule id) or the learned reader (`learned.*`).
+    """
+    by_group: Dict[str, Counter] = defaultdict(Counter)
+    for rows in rounds.values():
+        for row in rows["benign"]:
+            assessment = screen(row["text"])
+            if level_rank(assessment.level) > level_rank(row["level"]):
+                by_group[row["sign"]][_top_rule(assessment)] += 1
+    everything: Counter = Counter()
+    for counts in by_group.values():
+        everything.update(counts)
+    return {
+        "all": dict(everything.most_common(top)),
+        "by_group": {group: dict(counts.most_common(5)) for group, counts in sorted(by_group.items())},
+    }
+
+
 def _bare_mentions_urgent(record: dict) -> dict:
     """Policy alternative: a bare mention of death, suicide or self-harm pages like current risk."""
     if ".mention." in f".{record['id']}." and record["level"] == "review":
@@ -352,6 +373,7 @@ def render_markdown(report: dict, history: Optional[Path] = None) -> str:
             )
     out += render_history(report.get("ablation") or {}, history or HISTORY)
     out += render_blind(report.get("blind") or {})
+    out += render_blind_alarms(report.get("blind_alarms") or {})
     out += render_ablation(report.get("ablation") or {})
     out += ["", "## Targets", "", "| target | value | goal | met |", "|---|---:|---|---|"]
     for name, row in report["targets"].items():
@@ -378,6 +400,20 @@ def render_blind(blind: dict) -> List[str]:
         out += [f"| {sign} | {row['n']} | {_fmt(row['recall'])} |" for sign, row in result["by_sign"].items()]
         out += ["", "| benign group | n | false alarms |", "|---|---:|---:|"]
         out += [f"| {group} | {row['n']} | {_fmt(row['false_alarms'])} |" for group, row in result["by_group"].items()]
+    return out
+
+
+def render_blind_alarms(alarms: dict) -> List[str]:
+    """The blind rounds' benign false alarms by the rule that raised them (all rounds together)."""
+    if not alarms.get("all"):
+        return []
+    out = ["", "## Blind rounds: benign false alarms by the rule that raised them", "",
+           "All rounds together; the rule of each flagged line's top finding (`learned.*`: the learned reader).", "",
+           "| rule | false alarms |", "|---|---:|"]
+    out += [f"| `{rule}` | {count} |" for rule, count in alarms["all"].items()]
+    out += ["", "| benign group | rules that raised most |", "|---|---|"]
+    out += [f"| {group} | " + ", ".join(f"`{rule}` {count}" for rule, count in counts.items()) + " |"
+            for group, counts in alarms["by_group"].items()]
     return out
 
 
@@ -478,6 +514,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 for name in blind_rounds(examples)
             },
             "ablation": ablation(readers(screen), shared_dir, examples),
+            "blind_alarms": blind_alarms_by_rule(
+                screen, {name: read_round(name, examples) for name in blind_rounds(examples)}),
         }
     for name, result in report["blind"].items():
         for target, row in check_blind(result).items():

@@ -55,6 +55,7 @@ def test_missing_shared_dir_is_one_line_and_reports_are_written(tmp_path, few_ex
     assert report["blind"]["r1"]["risk"]["n"] == 6 and report["blind"]["r1"]["benign"]["n"] == 6
     assert set(report["ablation"]) == {"rules alone", "reader alone", "both"}
     assert "blind r1 risk recall" in report["ablation"]["reader alone"]
+    assert set(report["blind_alarms"]) == {"all", "by_group"}
     assert (tmp_path / "out" / "safety_eval.md").is_file()
 
 
@@ -174,3 +175,17 @@ def test_policy_alternatives_leave_the_packaged_rules_alone(tmp_path):
     assert rewritten.target("sh.mention").level == "urgent"
     assert rewritten.target("sh.mention").current_level is None
     assert load_rules().target("sh.mention").level == "review"
+
+
+def test_blind_false_alarms_are_counted_by_the_rule_that_raised_them(safety_screen):
+    from bot.safety.evaluate import blind_alarms_by_rule, render_blind_alarms
+
+    rounds = {"x": {"risk": [], "benign": [
+        {"text": "i want to die", "level": "none", "sign": "suicide_talk"},
+        {"text": "i want to die", "level": "urgent", "sign": "experience_wish"},
+        {"text": "the session was lovely", "level": "none", "sign": "everyday_kap"},
+    ]}}
+    rule = safety_screen("i want to die").findings[0].rule
+    alarms = blind_alarms_by_rule(safety_screen, rounds)
+    assert alarms == {"all": {rule: 1}, "by_group": {"suicide_talk": {rule: 1}}}
+    assert f"| `{rule}` | 1 |" in "\n".join(render_blind_alarms(alarms))
