@@ -12,7 +12,6 @@ import json
 import math
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bot.service.credentials import issue_chat_token  # noqa: E402
+from bot.service.ports import free_port  # noqa: E402
 from bot.storage.db import make_engine, make_session_factory  # noqa: E402
 from bot.storage.models import Clinician, Patient  # noqa: E402
 
@@ -37,12 +37,6 @@ SECRET_KEY = "bench-only-key"
 CRISIS = "i want to kill myself"
 EMAIL_TIMEOUT_S = 30
 TARGET_P95_S = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Inbox:

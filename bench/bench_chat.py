@@ -57,6 +57,7 @@ from bot.clinic.seed import seed_demo_clinic  # noqa: E402
 from bot.config.settings import VAR_DIR, load_settings  # noqa: E402
 from bot.service.cli import MODEL, migrate, server_env, write_runtime_endpoints  # noqa: E402
 from bot.service.credentials import issue_chat_token  # noqa: E402
+from bot.service.ports import free_port  # noqa: E402
 from bot.storage.db import make_engine, make_session_factory  # noqa: E402
 from bot.storage.models import ChatMessage, Clinic, Clinician, CrisisAlert, JournalEntry, Patient  # noqa: E402
 
@@ -143,14 +144,6 @@ class Bot:
         with urllib.request.urlopen(request, timeout=120) as reply:
             body = reply.read()
         return time.perf_counter() - started, json.loads(body)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

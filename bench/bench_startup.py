@@ -6,7 +6,6 @@ Runs on free ports against a scratch database, several times; reports the median
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -15,13 +14,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 RUNS = 3
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from bot.service.ports import free_port  # noqa: E402
 
 
 def one_start(tmp: Path) -> float:

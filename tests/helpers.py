@@ -1,19 +1,12 @@
 """Small helpers shared by tests."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from bot.config.settings import Settings, load_settings
+from bot.service.ports import free_port  # noqa: F401  (the tests' import of it)
 
 TEST_PASSWORD = "correct horse battery staple"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def make_settings(tmp_path: Path, **overrides: str) -> Settings:

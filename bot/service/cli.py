@@ -24,6 +24,7 @@ from bot.config.secret_key import signing_key
 from bot.content.schema import ContentError
 from bot.service import clinic_cli
 from bot.service.credentials import ACTION_KEY_HEADER, action_server_key
+from bot.service.ports import free_port
 from bot.config.settings import REPO_ROOT, VAR_DIR, ConfigError, Settings, load_settings
 from bot.storage.db import DatabaseUnavailable, check_database, make_engine, make_session_factory
 
@@ -269,7 +270,7 @@ def shell(settings: Settings, sender: str) -> int:
                 [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions",
                  "-p", str(settings.actions_port), "--quiet"],
                 env, f"http://127.0.0.1:{settings.actions_port}/health", "the action server"))
-        rasa_port = _free_port()
+        rasa_port = free_port()
         started.append(_start_and_wait(
             [str(VENV_BIN / "rasa"), "run", "-i", "127.0.0.1", "-p", str(rasa_port), "-m", str(MODEL),
              "--credentials", str(REPO_ROOT / "credentials.yml"), "--endpoints", str(endpoints), "--quiet"],
@@ -339,12 +340,6 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> bool:
             return True
         time.sleep(0.5)
     return False
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
