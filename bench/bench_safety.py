@@ -4,8 +4,9 @@ Run: python bench/bench_safety.py
 Targets: the rules alone at a median <= 1 ms per typical message (60-150
 chars); rules and the learned reader together <= 6 ms; p99 <= 5 ms for
 1,000-character messages with the rules alone; load <= 5 s with both. The load is also
-measured for the rules alone, in the same minute, and the learned reader's own load is timed within it. The learned reader's
-sentence encoder reads only messages whose n-gram score is high: its cost is reported apart, as
+measured for the rules alone, in the same minute, and the learned reader's own load is timed
+within it. The learned reader's sentence encoder reads only messages whose n-gram score is
+high: its cost is reported apart, as
 the median over the typical messages it read, with the memory a fresh process holds after loading
 both readers. Latency is reported as wall-clock and
 as CPU time; the exit status follows CPU time (and wall-clock for the load),
@@ -114,15 +115,16 @@ import_spacy()
 from bot.safety.components.context import import_context
 import_context()
 imported = time.perf_counter()
-import bot.safety.learned.model as learned
 reader_s = []
-_load_reader = learned.load_reader
-def _timed_load_reader(*args, **kwargs):
-    began = time.perf_counter()
-    loaded = _load_reader(*args, **kwargs)
-    reader_s.append(time.perf_counter() - began)
-    return loaded
-learned.load_reader = _timed_load_reader
+if {reader!r}:
+    import bot.safety.learned.model as learned
+    _load_reader = learned.load_reader
+    def _timed_load_reader(*args, **kwargs):
+        began = time.perf_counter()
+        loaded = _load_reader(*args, **kwargs)
+        reader_s.append(time.perf_counter() - began)
+        return loaded
+    learned.load_reader = _timed_load_reader
 screen = build_screen(reader={reader!r})
 screen("warm up")
 done = time.perf_counter()

@@ -206,7 +206,7 @@ def test_a_broken_reader_leaves_the_rules_screening(tmp_path, caplog):
     assert nlp("had a calm walk after the session")._.safety_assessment.level == "none"
 
 
-def test_cases_are_read_in_one_batch_and_split_back_per_case():
+def test_cases_are_read_and_split_back_per_case():
     from bot.safety.learned.train import Case, read_cases
 
     reader = load_reader()
