@@ -14,7 +14,6 @@ from bot.safety.model import level_rank
 
 REVIEW = level_rank("review")
 URGENT = level_rank("urgent")
-READERS = ("rules alone", "reader alone", "both")
 
 
 class Remembered:

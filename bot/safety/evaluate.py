@@ -371,7 +371,7 @@ def render_markdown(report: dict, history: Optional[Path] = None) -> str:
                 f"| {row['name']} | {_fmt(row['crisis_recall_urgent_plus'])} | {_fmt(row['benign_false_alarm_urgent_plus'])}"
                 f" | {_fmt(row['own_imagery_idiom_false_alarms'])} | {row['own_expectations_broken']} |"
             )
-    out += render_history(report.get("ablation") or {}, history or HISTORY)
+    out += render_history(report.get("ablation") or {}, history)
     out += render_blind(report.get("blind") or {})
     out += render_blind_alarms(report.get("blind_alarms") or {})
     out += render_ablation(report.get("ablation") or {})

@@ -111,10 +111,6 @@ def writer_folds(items: List[dict]) -> Dict[str, int]:
     return {**{w: n % FOLDS for n, w in enumerate(risk)}, **{w: n % FOLDS for n, w in enumerate(benign)}}
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _read(path: Path) -> List[dict]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
@@ -164,8 +160,8 @@ def load_data() -> Tuple[List[Row], Dict[str, dict]]:
             weight = REDDIT_WEIGHT if name == "cssrs_reddit" else 1.0
             rows.append(Row(item["text"], label, level, name, item.get("user") or item["id"], weight,
                             item.get("sign") == "psychedelic_imagery", folds.get(writer_of(item["id"]))))
-        record[name] = {"file": str(path.relative_to(MODEL_DIR)), "sha256": _sha256(path), "rows": len(items),
-                        "labels": dict(sorted(counts.items()))}
+        record[name] = {"file": str(path.relative_to(MODEL_DIR)), "sha256": train_encoder.file_sha256(path),
+                        "rows": len(items), "labels": dict(sorted(counts.items()))}
     for name in OWN_BENIGN_SETS:
         path = OWN_EXAMPLES / f"{name}.jsonl"
         items = _read(path)
@@ -456,12 +452,13 @@ def write_reader(out_dir: Path, arrays: Dict[str, np.ndarray], encoder_path: Pat
     short between files leaves a record that names other models, and the
     reader is refused (the rules screen alone) rather than half used.
     """
-    weights = io.BytesIO()
-    np.savez_compressed(weights, **arrays)
-    record["weights_sha256"] = hashlib.sha256(weights.getvalue()).hexdigest()
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    weights = buffer.getvalue()
+    record["weights_sha256"] = hashlib.sha256(weights).hexdigest()
     out_dir.mkdir(parents=True, exist_ok=True)
     staged = []
-    for name, data in ((WEIGHTS_FILE.name, weights.getvalue()), (ENCODER_FILE.name, encoder_path.read_bytes()),
+    for name, data in ((WEIGHTS_FILE.name, weights), (ENCODER_FILE.name, encoder_path.read_bytes()),
                        (RECORD_FILE.name, (json.dumps(record, indent=2) + "\n").encode("utf-8"))):
         partial = out_dir / f"{name}.partial"
         partial.write_bytes(data)

@@ -62,7 +62,8 @@ def tensorflow():
     return tf
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, in hex."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -83,7 +84,7 @@ def base_files(cache: Path = CACHE_DIR) -> Dict[str, Path]:
                     partial.write_bytes(inner.read(path.name))
                     partial.replace(path)
     for path, expected in ((files["model"], BASE_SHA256), (files["tokenizer"], TOKENIZER_SHA256)):
-        if _sha256(path) != expected:
+        if file_sha256(path) != expected:
             raise ValueError(f"{path} is not the expected file (sha256 differs); delete {base} to fetch it again")
     return files
 
@@ -270,4 +271,4 @@ def record(path: Path) -> dict:
                      " run in numpy, float16 weights",
             "base": BASE_NAME, "base_sha256": BASE_SHA256, "tokenizer_sha256": TOKENIZER_SHA256,
             "version": ENCODER_VERSION, "settings": SETTINGS, "tensorflow": tf.__version__,
-            "numpy": np.__version__, "sha256": _sha256(path)}
+            "numpy": np.__version__, "sha256": file_sha256(path)}
