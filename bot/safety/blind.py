@@ -30,7 +30,9 @@ TARGETS = {
 
 def blind_rounds(directory: Path = BLIND_DIR) -> List[str]:
     """The rounds present, in order: ["r1", "r2", ...]."""
-    return sorted({p.stem.split("_")[1] for p in directory.glob("blind_*_*.jsonl")})
+    names = {p.stem.split("_")[1] for p in directory.glob("blind_*_*.jsonl")}
+    # By number: "r10" comes after "r9", not after "r1".
+    return sorted(names, key=lambda name: (int(name[1:]) if name[1:].isdigit() else 0, name))
 
 
 def read_jsonl(path: Path) -> List[dict]:
