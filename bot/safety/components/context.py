@@ -2,7 +2,7 @@
 # No "from __future__ import annotations" here: spaCy reads the factory signatures at runtime.
 import warnings
 from bisect import bisect_right
-from typing import Callable, Dict, Iterable, List, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
@@ -14,7 +14,9 @@ from bot.safety.components.talk import (
     goes_on,
     impersonal,
     named,
+    named_title,
     names_a_thing,
+    opens_with_someone,
     own_state,
     quoted_title,
     ties_writer,
@@ -54,14 +56,76 @@ _PAST_AUXILIARIES = frozenset({"was", "were", "had", "'d", "would", "wanted", "f
 # to a session.
 _WISH_RULES = "si."
 _PAST_TENSE = frozenset(
-    "wanted wished thought felt was were prayed begged hoped had asked wanting wishing praying begging".split()
+    """wanted wished thought felt was were prayed begged hoped had asked wanting wishing praying begging remember
+    remembered told said wrote screamed yelled kept made""".split()
 )
 _PAST_REACH = 4
+# The wish's own verb is in its first words ("rather die than keep going": "keep" is not the wish).
+_WISH_VERB_REACH = 3
 _PRESENT_WISH = frozenset("want wanna wish need keep think feel am 'm m is".split())
 # The past markers that say a feeling passed ("it passed", "that's over") count as PASSED phrases too.
 _PASSED_HISTORICAL = ("ctx.hist.it_passed", "ctx.hist.it_faded", "ctx.hist.thats_over")
 # Words after "it passed" that say it did not stay gone ("it passed but came back tonight").
 _NOT_GONE = frozenset("still again back returns returned keeps kept comes coming came".split())
+_QUOTE_MARKS = frozenset({'"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "`"})
+# _carry_dated: the rules whose targets a next sentence's past date can date, the words that tell the
+# sentence before in the past, the words that say its state goes on, and the dates that are not long ago.
+_DATED_RULES = ("si.", "sb.", "sh.")
+_TOLD_IN_PAST = frozenset(
+    """was were had did used tried took attempted overdosed wanted wished thought felt spent went got asked told
+    found ended stopped started hospitalised hospitalized admitted cut burned burnt hit""".split()
+)
+_GOING_ON = frozenset("am 'm m is are been keep keeps still now again want wanna need currently lately".split())
+_NOT_LONG_AGO = frozenset({"CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT"})
+_RECENT_DATES = frozenset({"RECENT", "SINCE_RECENT"})
+# _carry_answer: words that ask about the writer's risk, the answers that say no, what after a "no" makes
+# it no denial ("no, not yet", "no idea", "no one would care"), and the words that open a question the
+# writer asks of themselves ("am i thinking about it? no").
+_ASKING = frozenset("ask asked asks asking question questions questionnaire form checklist screening phq item".split())
+_ANSWER_NO = frozenset("no nope nah never none zero 0".split())
+_ANSWER_YES = frozenset("yes yeah yep yup ya yea".split())
+_TURNS = frozenset("but then though tho except although however lie lied lying pretended".split())
+_NOT_A_NO = frozenset("yet idea one body point longer more choice option reason hope future clue but until".split())
+_SELF_QUESTION = frozenset("am do have did any".split())
+ANSWER_REACH = 6
+
+
+def _answers_no(doc: Doc, i: int) -> bool:
+    """True if token `i` is a "no" answer that nothing after it undoes: no _NOT_A_NO word just
+    after it, and nothing in the rest of its sentence that turns away from it ("i said never,
+    then i went home and wrote my note", "i said no but thats a lie") or looks ahead."""
+    if doc[i].norm_ not in _ANSWER_NO:
+        return False
+    if any(t.norm_ in _NOT_A_NO for t in doc[i + 1 : i + 4]):
+        return False
+    return not any(t.norm_ in _TURNS or t.norm_ in _AHEAD for t in doc[i + 1 : doc[i].sent.end])
+
+
+def _stands_alone(doc: Doc, i: int, sent: Span) -> bool:
+    """True if the "no" at token `i` ends its sentence or is followed by punctuation, as an answer
+    on a checklist is ("self-harm no, suicidal thoughts no"), not a phrase ("..., no more back and forth")."""
+    return i + 1 >= sent.end or doc[i + 1].is_punct
+
+
+def _asks_self(sent: Span, target: Span) -> bool:
+    """True if the question `sent` is the writer's own about the target: it opens with "am i",
+    "do i", "any", or holds nothing but the target ("self harm?")."""
+    words = [t for t in sent if t.is_alpha]
+    if not words:
+        return False
+    if all(target.start <= t.i < target.end for t in words):
+        return True
+    return words[0].norm_ in _SELF_QUESTION and (words[0].norm_ == "any" or len(words) > 1 and words[1].norm_ == "i")
+
+
+# _said_of_subject: the rules whose targets another person's sentence makes theirs, and the writer's words.
+_SUBJECT_RULES = ("si.", "sh.", "sb.attempt", "med.")
+_WRITER_WORDS = frozenset("i me myself im ive id i'm i've i'd".split())
+_ANYONE = frozenset("everyone everybody people ppl nobody noone someone somebody anyone anybody".split())
+# Words that open a sentence before or as its subject ("so my best friend", "honestly my little brother").
+_SUBJECT_LEAD = frozenset("so honestly omg ugh um hey also then anyway and but best little big older younger".split())
+# Words after "i'm calm now" that look ahead or give a reason for the calm ("... because i know what to do").
+_AHEAD = frozenset("because cause cos coz bc cuz tonight tomorrow tmrw plan planned decided".split())
 
 
 def import_context():
@@ -400,7 +464,10 @@ class SafetyContext:
                     applied = [m for m in applied if m.category != "OTHER_PERSON"]
                 # "It passed" is weighed across the text by _carry_passed, not where ConText puts it.
                 found = [(m.category, m.rule.metadata["id"]) for m in applied if m.category != "PASSED"]
-                if quoted_title(sent, target) and not ties_writer(sent, modifiers, target, clauses):
+                if self._said_of_subject(doc, sent, target, applied):
+                    found.append(("OTHER_PERSON", "ctx.other.subject"))
+                titled = quoted_title(sent, target) or named_title(sent, target)
+                if titled and not ties_writer(sent, modifiers, target, clauses):
                     found.append(("TITLE", "ctx.topic.title"))
                 said_of_a_thing = (
                     impersonal(sent, target, modifiers)
@@ -435,10 +502,42 @@ class SafetyContext:
                 span = doc[m_start:m_end]
                 seen.append((modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char))
         self._carry_ellipsis(doc, targets, results, seen, modifiers_of)
+        self._carry_dated(doc, targets, results, seen, modifiers_of)
+        self._carry_answer(doc, targets, results)
         doc._.safety_passed = self._carry_passed(doc, targets, results, seen, modifiers_of)
         doc._.safety_context = results
         doc._.safety_modifiers_seen = seen
         return doc
+
+    @staticmethod
+    def _said_of_subject(doc: Doc, sent: Span, target: Span, applied: list) -> bool:
+        """True if the target is said of another person who is its sentence's subject.
+
+        "roommate has new cuts on her arm again", "best friend overdosed on purpose last
+        spring", "my neighbour's kid has been posting about wanting to die": the sentence opens
+        with someone else (see opens_with_someone), not with "everyone" or "people", the writer
+        ("i", "me", "im", or "my" after the subject: "they can find my body") appears nowhere
+        in it, and no phrase already says whose it is. Only for suicide, self-harm, attempt and
+        medical targets: abuse and harm to others are often told of someone else and are the
+        writer's to act on ("my stepdad hits my little brother"), a goodbye or a preparation
+        names the people it is for ("my sister knows where everything is"), and a partner-only
+        cue is company, not a finding.
+        """
+        if not target.label_.startswith(_SUBJECT_RULES) or ".cue." in target.label_:
+            return False
+        if any(m.category == "OTHER_PERSON" for m in applied):
+            return False
+        if not opens_with_someone(sent):
+            return False
+        # The writer anywhere after the opening subject ("my sister" may open it): "they can find my
+        # body", "everyone will be better off with me dead".
+        words = [t for t in sent if t.is_alpha]
+        lead = 0
+        while lead < len(words) and (words[lead].norm_ in _SUBJECT_LEAD or lead == 0 and words[lead].norm_ == "my"):
+            lead += 1
+        if lead < len(words) and words[lead].norm_ in _ANYONE:
+            return False  # "everyone", "people": said of the world, often of the writer's place in it
+        return not any(t.norm_ in _WRITER_WORDS or t.norm_ in ("my", "mine") for t in words[lead:])
 
     @staticmethod
     def _carry_ellipsis(
@@ -480,6 +579,96 @@ class SafetyContext:
                     results[key] = results.get(key, ()) + (("CURRENT_WISH", modifier.rule.metadata["id"]),)
 
     @staticmethod
+    def _carry_dated(
+        doc: Doc, targets: List[Span], results: dict, seen: list, modifiers_of: Callable[[Span], list]
+    ) -> None:
+        """A next sentence that dates what was just told to years ago dates the one before.
+
+        "I was hospitalised after an attempt in college. That was 2013." "The scars on my
+        thighs came up at the pool. They're from like 2012." The next sentence holds no
+        target of its own, names no other person, has a past date (a HISTORICAL phrase:
+        "2013", "years ago", "when i was 12", "in my twenties") and nothing of now or of
+        the last few months (CURRENT, CURRENT_WISH, RECENT, SINCE_RECENT). The sentence
+        before is told in the past ("was", "tried", "asked"...) and holds no word of a
+        present or going-on state ("am", "been", "keep", "still", "want"...); each of its
+        self-harm, suicide and behaviour targets that nothing in its own sentence dates
+        takes the date: a past, resolved act or wish is `review` (CLINICAL.md).
+        """
+        if not targets:
+            return
+        sentences = list(doc.sents)
+        starts = [sent.start for sent in sentences]
+        by_sentence: Dict[int, List[Span]] = {}
+        for target in targets:
+            by_sentence.setdefault(bisect_right(starts, target.start) - 1, []).append(target)
+        for index, members in by_sentence.items():
+            if index + 1 >= len(sentences) or index + 1 in by_sentence:
+                continue
+            told = sentences[index]
+            if not any(t.norm_ in _TOLD_IN_PAST for t in told) or any(t.norm_ in _GOING_ON for t in told):
+                continue
+            modifiers = modifiers_of(sentences[index + 1])
+            categories = {m.category for m in modifiers}
+            if categories & _NOT_LONG_AGO or "OTHER_PERSON" in categories:
+                continue
+            dates = [m for m in modifiers if m.category == "HISTORICAL" and m.rule.metadata["id"] not in _PASSED_HISTORICAL]
+            for modifier in dates[:1]:
+                m_start, m_end = modifier.modifier_span
+                span = doc[m_start:m_end]
+                seen.append((modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char))
+                for target in members:
+                    key = (target.start, target.end)
+                    dated = {category for category, _ in results.get(key, ())}
+                    if target.label_.startswith(_DATED_RULES) and not dated & (_NOT_LONG_AGO | {"HISTORICAL"}):
+                        results[key] = results.get(key, ()) + (("HISTORICAL", modifier.rule.metadata["id"]),)
+
+    @staticmethod
+    def _carry_answer(doc: Doc, targets: List[Span], results: dict) -> None:
+        """A question about the writer's own risk answered "no" is a denial.
+
+        "the nurse asked if i had thoughts of harming myself and i said no", "you asked if
+        i'm having thoughts of suicide: no i'm not", "am i thinking about ending my life?
+        no.", "self harm? no, never been my thing", "weekly check: self-harm no, suicidal
+        thoughts no". A "yes" to a question that asks ("she asked if i'd thought of killing myself
+        and i said yes") is the writer's answer, not a hypothetical. The target is a suicide, self-harm or behaviour target with no denial
+        of its own. The answer is a word of ANSWER_NO: within ANSWER_REACH words after the
+        target in a sentence that asks (a word of _ASKING before the target), or right after
+        the target and standing alone ("self-harm no, suicidal thoughts no"), or opening the
+        next sentence when the target's sentence is a question the writer asks of themselves
+        ("am i ...?", "any ...?", or the target alone). An answer that goes on to "yet",
+        "idea", "one", "more", "but" ... ("no, not yet", "no idea", "no one would care", "no
+        more back and forth") is not a no.
+        """
+        if not targets:
+            return
+        sentences = list(doc.sents)
+        starts = [sent.start for sent in sentences]
+        for target in targets:
+            key = (target.start, target.end)
+            categories = {category for category, _ in results.get(key, ())}
+            if not target.label_.startswith(_DATED_RULES) or "NEGATED_EXISTENCE" in categories:
+                continue
+            index = bisect_right(starts, target.start) - 1
+            sent = sentences[index]
+            after = [t for t in doc[target.end : sent.end] if not (t.is_punct or t.is_space)]
+            asked = any(t.norm_ in _ASKING or t.lemma_ in _ASKING for t in doc[sent.start : target.start])
+            answer = None
+            if after and _answers_no(doc, after[0].i) and _stands_alone(doc, after[0].i, sent):
+                answer = after[0].i
+            elif asked:
+                answer = next((t.i for t in after[:ANSWER_REACH] if _answers_no(doc, t.i)), None)
+            elif index + 1 < len(sentences) and sent[-1].text == "?" and _asks_self(sent, target):
+                first = next((t for t in sentences[index + 1] if not (t.is_punct or t.is_space)), None)
+                if first is not None and _answers_no(doc, first.i):
+                    answer = first.i
+            if answer is not None:
+                results[key] = results.get(key, ()) + (("NEGATED_EXISTENCE", "ctx.neg.answered_no"),)
+            elif asked and any(t.norm_ in _ANSWER_YES for t in after[:ANSWER_REACH]):
+                # "she asked if i had thoughts of killing myself and i said yes": the writer's own answer,
+                # not a hypothetical.
+                results[key] = tuple(entry for entry in results.get(key, ()) if entry[0] != "HYPOTHETICAL")
+
+    @staticmethod
     def _comes_back(doc: Doc, start: int) -> bool:
         """True if a word from `start` on says the feeling did not stay gone ("but it came back"),
         unless a negation just before it says it did ("and it hasn't come back")."""
@@ -490,20 +679,45 @@ class SafetyContext:
         )
 
     @staticmethod
+    def _quote_before(doc: Doc, sent: Span, target: Span) -> Optional[int]:
+        """The index of the quote mark that opens a quotation holding `target` in its sentence, if
+        one opens before it and closes after it (or the sentence ends with it open)."""
+        marks = [t.i for t in sent if t.text in _QUOTE_MARKS and not (t.text == "'" and t.i > 0 and doc[t.i - 1].is_alpha
+                                                                     and t.i + 1 < len(doc) and doc[t.i + 1].is_alpha)]
+        before = [i for i in marks if i < target.start]
+        after = [i for i in marks if i >= target.end]
+        if len(before) % 2 == 1 and (after or len(marks) % 2 == 1):
+            return before[-1]
+        return None
+
+    @staticmethod
+    def _goes_ahead(doc: Doc, phrase) -> bool:
+        """True if the rest of the phrase's sentence looks ahead or gives a reason ("now i'm calm
+        because i know what i'm going to do", "i'm fine now, tonight it ends"): the calm of a
+        decision is not a wish that passed."""
+        sent = doc[phrase.modifier_span[0]].sent
+        return any(t.norm_ in _AHEAD for t in doc[phrase.modifier_span[1] : sent.end])
+
+    @staticmethod
     def _carry_passed(
         doc: Doc, targets: List[Span], results: dict, seen: list, modifiers_of: Callable[[Span], list]
     ) -> List[Tuple[int, int]]:
-        """A later "it passed" dates a wish said in the past tense to the session it belonged to.
+        """A later "it passed" makes a wish said in the past tense a wish that has passed.
 
         "During the iv today I thought I'd rather be dead. The feeling was gone within minutes."
-        CLINICAL.md: a wish to die that belonged to the experience is `review`. A target of a
-        wish or thought rule (`si.`) gets the category PASSED when the wish is said in the past
-        tense ("wanted", "thought", "was" in it or just before it, and no "want" in it), a PASSED phrase ("it
-        passed", "it's gone now", "i'm ok now", "i don't now", "haven't felt it since") follows it
-        in the same or a later sentence, the wish's sentence or the phrase's names the session
-        (an EXPERIENCE phrase or a SESSION word: the infusion, the ketamine, the nurse), and
-        nothing after the wish says it goes on (CURRENT_WISH: "i still do"; or "still", "again",
-        "came back" after the phrase).
+        CLINICAL.md: a wish to die that belonged to the experience, and past or resolved
+        ideation, are `review`. A target of a wish or thought rule (`si.`) gets the category
+        PASSED when the wish is said in the past tense ("wanted", "thought", "was", "kept" in it
+        or just before it, and no "want" among its first words; a wish quoted as it was thought,
+        "i thought 'i want to die'", takes the tense of the telling), a PASSED phrase ("it
+        passed", "it's gone now", "i'm ok now", "fine now", "today i feel fine", "no thoughts
+        like that now", "lasted a minute") follows it in the same or a later sentence, nothing
+        after the wish says it goes on (CURRENT_WISH: "i still do"; or "still", "again", "came
+        back" after the phrase), and the rest of the phrase's sentence does not look ahead or
+        give a reason for the calm ("now i'm calm because ...", "... tonight").
+        A wish the session does not name (no EXPERIENCE phrase or SESSION word in its sentence or
+        the phrase's) passes too, unless it is dated to the last few months (RECENT: "last night",
+        "yesterday"): that is recent ideation, which stays as it is.
 
         Returns the character offsets of the phrases that did so (doc._.safety_passed): the
         learned reader leaves their sentences to the rules. `modifiers_of(span)` gives a span's
@@ -517,9 +731,17 @@ class SafetyContext:
         starts = [sent.start for sent in sentences]
         for target in wishes:
             index = bisect_right(starts, target.start) - 1
-            said_then = doc[max(sentences[index].start, target.start - _PAST_REACH) : target.end]
-            if not any(t.norm_ in _PAST_TENSE for t in said_then) or any(t.norm_ in _PRESENT_WISH for t in target):
-                continue
+            opening = SafetyContext._quote_before(doc, sentences[index], target)
+            if opening is not None:
+                # A wish quoted as it was thought ("i thought 'i want to die'", "a moment of 'i
+                # want to die'"): its tense is the telling's, before the quote.
+                telling = doc[sentences[index].start : opening]
+                if not any(t.norm_ in _PAST_TENSE or t.norm_ == "moment" for t in telling):
+                    continue
+            else:
+                said_then = doc[max(sentences[index].start, target.start - _PAST_REACH) : target.end]
+                if not any(t.norm_ in _PAST_TENSE for t in said_then) or any(t.norm_ in _PRESENT_WISH for t in target[:_WISH_VERB_REACH]):
+                    continue
             later = [
                 (j, m)
                 for j in range(index, len(sentences))
@@ -539,10 +761,14 @@ class SafetyContext:
             if passed is None:
                 continue
             j, phrase = passed
-            if SafetyContext._comes_back(doc, phrase.modifier_span[1]):
+            if SafetyContext._comes_back(doc, phrase.modifier_span[1]) or SafetyContext._goes_ahead(doc, phrase):
                 continue
+            key = (target.start, target.end)
             session = ("EXPERIENCE", "SESSION")
-            if not any(m.category in session for k in {index, j} for m in modifiers_of(sentences[k])):
+            named = any(m.category in session for k in {index, j} for m in modifiers_of(sentences[k]))
+            if not named and any(category in _RECENT_DATES for category, _ in results.get(key, ())):
+                # "i wanted to die last night. it's gone now": a wish of the last few months outside
+                # the session is recent ideation, which a clinician sees today, passed or not.
                 continue
             m_start, m_end = phrase.modifier_span
             span = doc[m_start:m_end]
@@ -550,6 +776,5 @@ class SafetyContext:
             if entry not in seen:
                 seen.append(entry)
             carried.append((span.start_char, span.end_char))
-            key = (target.start, target.end)
             results[key] = results.get(key, ()) + (("PASSED", phrase.rule.metadata["id"]),)
         return carried

@@ -330,21 +330,73 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
     The mention is one word, the next word is an ordinary word that is neither
     a predicate, clause or time word ("suicide is", "suicidal again", "suicide
     last spring") nor a head about risk or help ("suicide note", "suicidal
-    thoughts"), and, as for impersonal(), the sentence names no person (the
-    writer included), has three other words, does not seem to drop its "I",
-    is not a question ("is suicide painful?") and is not dated to now.
+    thoughts"), in a statement of three other words or more (not a question:
+    "is suicide painful?"), and nothing in the text says it is the writer's:
+    not "my suicide ...", not acting on the writer ("suicide haunts me"), not
+    the writer (or a dropped "I") with a word of thinking, wanting or feeling
+    ("been googling suicide forest"), and no dose, method, time ahead or
+    "nobody" anywhere. The adjective ("suicidal
+    confidence") names a thing only in a sentence that names no person and is
+    not dated to now: "my suicidal brain", "suicidal mood today" are the writer's.
     """
+    if len(target) != 1 or target.end >= sent.end:
+        return False
     doc = sent.doc
-    others = _lone_mention(sent, target, modifiers)
-    if others is None or target.end >= sent.end or others[0].norm_ in _DROPPED_SUBJECT:
-        return False
-    # Nothing that dates it to now: "suicidal thots tonight" is not a name.
-    if any(m.category in ("CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT") for m in modifiers):
-        return False
     head = doc[target.end]
     if not head.is_alpha or len(head.text) < 3:
         return False
-    return not any(form in _NOT_A_HEAD or form in _RISK_COMPOUNDS for form in (head.norm_, head.lemma_))
+    if any(form in _NOT_A_HEAD or form in _RISK_COMPOUNDS for form in (head.norm_, head.lemma_)):
+        return False
+    if target[0].norm_ in _NOUNS:
+        others = _statement_words(sent, target, _NOUNS)
+        if others is None or _means_or_when_in(doc):
+            return False
+        before, _ = _neighbours(sent, target)
+        if before is not None and before.norm_ in _FIRST_PERSON or any(t.norm_ in ("me", "myself") for t in others):
+            # "my suicide playlist"; the writer as the one it acts on ("suicide haunts me").
+            return False
+        writer = others[0].norm_ in _DROPPED_SUBJECT or any(t.norm_ in _FIRST_PERSON or t.norm_ in ("im", "ive", "id")
+                                                             for t in others)
+        return not (writer and any(t.norm_ in _MENTAL or t.lemma_ in _MENTAL for t in others))
+    others = _lone_mention(sent, target, modifiers)
+    if others is None or others[0].norm_ in _DROPPED_SUBJECT:
+        return False
+    # Nothing that dates it to now: "suicidal thots tonight" is not a name.
+    return not any(m.category in ("CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT") for m in modifiers)
+
+
+# Things people give names to: a mention right after one ("the band suicide"), or after one and a naming
+# verb ("a song called suicide note", "his band is called suicide pact"), is the name.
+_NAMED_THINGS = frozenset(
+    """band bands duo trio album albums track tracks song songs single book books novel film movie series episode
+    podcast documentary poem game drink dish burger chili cocktail exercise drill card variant""".split()
+)
+_NAME_VERBS = frozenset("called named titled entitled dubbed".split())
+
+
+def named_title(sent: Span, target: Span) -> bool:
+    """True if the target is the name of a song, band, book, dish or game.
+
+    The target opens with "suicide" or "suicidal" ("suicide note", "suicide"),
+    and follows such a noun directly ("the band suicide", "the song suicide
+    note"), or a naming verb ("called", "named", "titled") at most three words
+    before it that itself follows such a noun within three words ("heard a song
+    called suicide note", "my son's band is called suicide pact").
+    """
+    if not len(target) or target[0].norm_ not in _BARE_MENTIONS:
+        return False
+    doc = sent.doc
+    window = doc[max(sent.start, target.start - 4) : target.start]
+    if not len(window):
+        return False
+    last = window[-1]
+    if last.norm_ in _NAMED_THINGS or last.lemma_ in _NAMED_THINGS:
+        return True
+    naming = [t.i for t in window if t.norm_ in _NAME_VERBS or t.lower_ in _NAME_VERBS]
+    if not naming:
+        return False
+    lead = doc[max(sent.start, naming[-1] - 3) : naming[-1]]
+    return any(t.norm_ in _NAMED_THINGS or t.lemma_ in _NAMED_THINGS for t in lead)
 
 
 # Verbs by which someone gives a thing a name or a description ("my poker buddies call it the suicide

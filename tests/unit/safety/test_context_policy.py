@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.safety import build_screen
+from bot.safety.model import level_rank
 from bot.safety.patterns import END_ANCHOR, PatternError, compile_pattern, split_end_anchor
 from bot.safety.rules import DEFAULT_RULES_DIR, load_rules
 
@@ -121,8 +122,21 @@ def test_a_wish_that_goes_on_is_not_the_experience(safety_screen, text):
         ("the ketamine took me somewhere i wanted to die. i'm out of it now", "review"),
         ("felt trapped during the lozenge and wanted to die to get out. it eased off once i spat it out. fine now",
          "review"),
-        # Not when it did not stay gone, when nothing ties it to a session, or when the wish is said now.
+        # Said in other words: a wish quoted as it was thought, a passing that says "now", a duration.
+        ("in the session i thought \"i can't do this, i'd rather die\". lasted maybe a minute", "review"),
+        ("during the IM i got scared and thought id rather die than keep going. ten min later it turned. all calm now",
+         "review"),
+        ("for a moment i wished i was dead. today i feel totally fine", "review"),
+        ("i wished for death for a moment. nothing like that since", "review"),
+        # A wish that passed is past ideation whether or not the session is named; not a recent one
+        # outside the session, not when it did not stay gone, and not when the wish is said now.
+        ("for a min there i just wanted to die, it was that intense. no thoughts like that now", "review"),
         ("at the clinic i wanted to die. it passed", "review"),
+        ("i was suicidal yesterday, it passed", "urgent"),
+        ("i wished for death for a moment. that feeling never left", "urgent"),
+        ("for a moment i wished i was dead. today im not ok", "urgent"),
+        ("i said 'i want to die' to my sister last night and i meant it", "urgent"),
+        ("i keep thinking 'i want to die'", "urgent"),
         ("at the clinic i wanted to die. it passed, then it came back on the drive home", "urgent"),
         ("at the clinic i wanted to die. it passed. i still do sometimes", "urgent"),
         ("i wanted to die last night. its gone now", "urgent"),
@@ -134,6 +148,69 @@ def test_a_wish_that_goes_on_is_not_the_experience(safety_screen, text):
     ],
 )
 def test_a_wish_of_the_session_that_passed_is_the_experience(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_the_calm_of_a_decision_is_not_a_wish_that_passed(safety_screen):
+    # The reader leaves a passed phrase's sentence to the rules: a reason or a time ahead after it
+    # keeps the wish as it was.
+    text = "for a moment i wished i was dead. now im calm because i know what im doing tonight"
+    assert level_rank(_level(safety_screen, text)) >= level_rank("urgent")
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # A next sentence dates what was told just before to years ago.
+        ("i tried to hang myself. it was years ago", "review"),
+        ("Long before this treatment I spent a winter wanting to die. That was 2011.", "review"),
+        # Not a state that goes on, a recent date, or a sentence with a finding of its own.
+        ("ive been cutting again. started when i was 15", "urgent"),
+        ("i cut myself last night. when i was 15 i did it too", "urgent"),
+        ("i took 30 pills. that was 2019 and again last week", "emergency"),
+    ],
+)
+def test_a_past_date_in_the_next_sentence(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # A question about the writer's risk answered no is a denial.
+        ("the nurse asked if i had thoughts of harming myself and i said no, which is true, i'm doing well", "none"),
+        ("you asked if i'm having thoughts of suicide: no i'm not. thank you for asking though", "none"),
+        ("am i thinking about ending my life? no. two separate things for me right now", "none"),
+        ("self harm? no, never been my thing", "none"),
+        ("Weekly check: self-harm no, suicidal thoughts no, safety concerns no.", "none"),
+        # A yes is the writer's answer, not a hypothetical; "no idea", "no, not yet" are no denial.
+        ("the nurse asked if i had thoughts of killing myself and i said yes", "urgent"),
+        ("am i going to kill myself? no idea", "emergency"),
+        ("am i thinking about killing myself? yes. constantly", "urgent"),
+        ("asked myself if i want to die. no one would miss me", "urgent"),
+        # A "no" that the sentence turns away from is no denial.
+        ("they asked me if i was having thoughts of suicide and i said never, then i went home and wrote my note",
+         "review"),
+        ("im at peace now bc ive decided to end things, no more back and forth about staying alive", "urgent"),
+    ],
+)
+def test_a_question_answered_no(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # Another person as the sentence's subject: their risk, `review`.
+        ("roommate has new cuts on her arm again and idk how to bring it up", "review"),
+        ("my neighbour's kid has been posting about wanting to die", "review"),
+        # Not when the writer is in it after the subject, and never for abuse.
+        ("my little sister sent me a pic of fresh cuts on her arm", "urgent"),
+        ("people would be better off without me", "urgent"),
+        ("my husband hits me", "urgent"),
+    ],
+)
+def test_another_person_as_the_subject(safety_screen, text, level):
     assert _level(safety_screen, text) == level
 
 

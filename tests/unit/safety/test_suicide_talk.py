@@ -191,9 +191,9 @@ def test_the_noun_is_not_lowered_where_it_may_be_the_writers_risk(safety_screen,
         ("suicide is starting to make sense", "urgent"),
         ("how many sertraline for a suicide", "emergency"),
         ("suicide after the holidays", "emergency"),
-        # Work talk and a quiz are not a plan or an answer the writer holds.
+        # Work talk is not a plan the writer holds; a quiz's answer is talk about a topic.
         ("im a nurse, had a suicide on the ward tonight", "review"),
-        ("suicide was the correct answer on the trivia night", "review"),
+        ("suicide was the correct answer on the trivia night", "none"),
     ],
 )
 def test_frames_of_the_noun(safety_screen, text, level):
@@ -215,3 +215,34 @@ def test_frames_of_the_noun(safety_screen, text, level):
 )
 def test_a_name_someone_gives_a_thing_is_none(safety_screen, text, level):
     assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The name of a song, a band, a dish or a game, whoever is in the sentence.
+        "heard a song called suicide note at the open mic, kinda cringe honestly",
+        "my friends band is called Suicide Notes From The Mall. terrible name, told them",
+        "tried the suicide burger challenge at the diner, 4 patties and ghost pepper sauce. did not finish",
+        "played suicide chess with my son, the variant where you try to lose all your pieces",
+        # A thesis, a panel, a training on the topic.
+        "my cousin presented her thesis on suicide among veterans",
+        "doing the ASIST training next month for my youth work job, 2 days on suicide intervention",
+    ],
+)
+def test_names_and_topics_are_no_ones_risk(safety_screen, text):
+    assert _level(safety_screen, text) == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "making my suicide playlist tonight",
+        "suicide haunts me every night",
+        "i keep googling suicide forest",
+        "my suicidal brain wont shut up",
+        "a woman in my support group tried to overdose",
+    ],
+)
+def test_a_name_frame_does_not_take_the_writers_own(safety_screen, text):
+    assert level_rank(_level(safety_screen, text)) >= level_rank("review")
