@@ -16,7 +16,6 @@ from bot.safety.components.talk import (
     named,
     named_title,
     names_a_thing,
-    opens_with_someone,
     own_state,
     quoted_title,
     ties_writer,
@@ -68,64 +67,72 @@ _PASSED_HISTORICAL = ("ctx.hist.it_passed", "ctx.hist.it_faded", "ctx.hist.thats
 # Words after "it passed" that say it did not stay gone ("it passed but came back tonight").
 _NOT_GONE = frozenset("still again back returns returned keeps kept comes coming came".split())
 _QUOTE_MARKS = frozenset({'"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "`"})
+# Words after "i'm calm now" that look ahead or give a reason for the calm ("... because i know what to do").
+_AHEAD = frozenset(
+    """because cause cos coz bc cuz tonight tomorrow tmrw soon weekend plan planned decided ready goodbye goodbyes
+    bye letters letter note notes pills""".split()
+)
 # _carry_dated: the rules whose targets a next sentence's past date can date, the words that tell the
-# sentence before in the past, the words that say its state goes on, and the dates that are not long ago.
+# sentence before in the past (not forms that are present too, such as "cut" or "hit"), the words that say
+# its state goes on, the dates that are not long ago, and the words that compare rather than date
+# ("same spot as in 2015").
 _DATED_RULES = ("si.", "sb.", "sh.")
 _TOLD_IN_PAST = frozenset(
     """was were had did used tried took attempted overdosed wanted wished thought felt spent went got asked told
-    found ended stopped started hospitalised hospitalized admitted cut burned burnt hit""".split()
+    found ended stopped started hospitalised hospitalized admitted""".split()
 )
 _GOING_ON = frozenset("am 'm m is are been keep keeps still now again want wanna need currently lately".split())
 _NOT_LONG_AGO = frozenset({"CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT"})
-_RECENT_DATES = frozenset({"RECENT", "SINCE_RECENT"})
-# _carry_answer: words that ask about the writer's risk, the answers that say no, what after a "no" makes
-# it no denial ("no, not yet", "no idea", "no one would care"), and the words that open a question the
-# writer asks of themselves ("am i thinking about it? no").
-_ASKING = frozenset("ask asked asks asking question questions questionnaire form checklist screening phq item".split())
-_ANSWER_NO = frozenset("no nope nah never none zero 0".split())
+_COMPARING = frozenset("same as like again too also since".split())
+# _carry_answer: the answers, the words after a reported "no" that turn away from it, the bare mention
+# rules a checklist names, the words that open a question the writer asks of themselves, and the words
+# of asking and of a reported reply.
+_ANSWER_NO = frozenset("no nope nah".split())
 _ANSWER_YES = frozenset("yes yeah yep yup ya yea".split())
-_TURNS = frozenset("but then though tho except although however lie lied lying pretended".split())
-_NOT_A_NO = frozenset("yet idea one body point longer more choice option reason hope future clue but until".split())
+_TURNS = frozenset(
+    """but then though tho except although however lie lied lying pretended so only just because cause bc cuz
+    until till unless""".split()
+)
+_MENTION_RULES = ("si.mention.", "sh.mention")
 _SELF_QUESTION = frozenset("am do have did any".split())
+_ASKED = frozenset("asked asks ask asking".split())
+_ASKED_WHAT = frozenset("if whether about".split())
+_REPLY_VERBS = frozenset("said say answered told tell put ticked circled".split())
+_REPLY_FILLERS = frozenset("her him them the nurse doctor dr that , :".split())
 ANSWER_REACH = 6
 
 
-def _answers_no(doc: Doc, i: int) -> bool:
-    """True if token `i` is a "no" answer that nothing after it undoes: no _NOT_A_NO word just
-    after it, and nothing in the rest of its sentence that turns away from it ("i said never,
-    then i went home and wrote my note", "i said no but thats a lie") or looks ahead."""
-    if doc[i].norm_ not in _ANSWER_NO:
-        return False
-    if any(t.norm_ in _NOT_A_NO for t in doc[i + 1 : i + 4]):
-        return False
-    return not any(t.norm_ in _TURNS or t.norm_ in _AHEAD for t in doc[i + 1 : doc[i].sent.end])
+def _asked_about(doc: Doc, sent: Span, target: Span) -> bool:
+    """True if someone asked about the target: "asked if", "asked whether" or "asked about"
+    (with at most one word, "me", between) within eight words before it."""
+    for t in doc[max(sent.start, target.start - 8) : target.start]:
+        if t.norm_ in _ASKED and any(u.norm_ in _ASKED_WHAT for u in doc[t.i + 1 : min(target.start, t.i + 3)]):
+            return True
+    return False
 
 
-def _stands_alone(doc: Doc, i: int, sent: Span) -> bool:
-    """True if the "no" at token `i` ends its sentence or is followed by punctuation, as an answer
-    on a checklist is ("self-harm no, suicidal thoughts no"), not a phrase ("..., no more back and forth")."""
-    return i + 1 >= sent.end or doc[i + 1].is_punct
+def _reported_reply(doc: Doc, start: int, end: int) -> Optional[int]:
+    """The index of the writer's reported reply after `start` and before `end`: the word after
+    "said", "told (her)", "was like" or a colon, within ANSWER_REACH words; None if there is none."""
+    for t in doc[start : min(end, start + ANSWER_REACH + 3)]:
+        if t.text == ":" or t.norm_ in _REPLY_VERBS or t.norm_ == "like" and t.i > 0 and doc[t.i - 1].norm_ == "was":
+            k = t.i + 1
+            while k < end and doc[k].norm_ in _REPLY_FILLERS:
+                k += 1
+            if k < end:
+                return k
+    return None
 
 
 def _asks_self(sent: Span, target: Span) -> bool:
     """True if the question `sent` is the writer's own about the target: it opens with "am i",
-    "do i", "any", or holds nothing but the target ("self harm?")."""
+    "do i", "have i", "did i", "any", or holds nothing but the target ("self harm?")."""
     words = [t for t in sent if t.is_alpha]
     if not words:
         return False
     if all(target.start <= t.i < target.end for t in words):
         return True
     return words[0].norm_ in _SELF_QUESTION and (words[0].norm_ == "any" or len(words) > 1 and words[1].norm_ == "i")
-
-
-# _said_of_subject: the rules whose targets another person's sentence makes theirs, and the writer's words.
-_SUBJECT_RULES = ("si.", "sh.", "sb.attempt", "med.")
-_WRITER_WORDS = frozenset("i me myself im ive id i'm i've i'd".split())
-_ANYONE = frozenset("everyone everybody people ppl nobody noone someone somebody anyone anybody".split())
-# Words that open a sentence before or as its subject ("so my best friend", "honestly my little brother").
-_SUBJECT_LEAD = frozenset("so honestly omg ugh um hey also then anyway and but best little big older younger".split())
-# Words after "i'm calm now" that look ahead or give a reason for the calm ("... because i know what to do").
-_AHEAD = frozenset("because cause cos coz bc cuz tonight tomorrow tmrw plan planned decided".split())
 
 
 def import_context():
@@ -464,8 +471,6 @@ class SafetyContext:
                     applied = [m for m in applied if m.category != "OTHER_PERSON"]
                 # "It passed" is weighed across the text by _carry_passed, not where ConText puts it.
                 found = [(m.category, m.rule.metadata["id"]) for m in applied if m.category != "PASSED"]
-                if self._said_of_subject(doc, sent, target, applied):
-                    found.append(("OTHER_PERSON", "ctx.other.subject"))
                 titled = quoted_title(sent, target) or named_title(sent, target)
                 if titled and not ties_writer(sent, modifiers, target, clauses):
                     found.append(("TITLE", "ctx.topic.title"))
@@ -508,36 +513,6 @@ class SafetyContext:
         doc._.safety_context = results
         doc._.safety_modifiers_seen = seen
         return doc
-
-    @staticmethod
-    def _said_of_subject(doc: Doc, sent: Span, target: Span, applied: list) -> bool:
-        """True if the target is said of another person who is its sentence's subject.
-
-        "roommate has new cuts on her arm again", "best friend overdosed on purpose last
-        spring", "my neighbour's kid has been posting about wanting to die": the sentence opens
-        with someone else (see opens_with_someone), not with "everyone" or "people", the writer
-        ("i", "me", "im", or "my" after the subject: "they can find my body") appears nowhere
-        in it, and no phrase already says whose it is. Only for suicide, self-harm, attempt and
-        medical targets: abuse and harm to others are often told of someone else and are the
-        writer's to act on ("my stepdad hits my little brother"), a goodbye or a preparation
-        names the people it is for ("my sister knows where everything is"), and a partner-only
-        cue is company, not a finding.
-        """
-        if not target.label_.startswith(_SUBJECT_RULES) or ".cue." in target.label_:
-            return False
-        if any(m.category == "OTHER_PERSON" for m in applied):
-            return False
-        if not opens_with_someone(sent):
-            return False
-        # The writer anywhere after the opening subject ("my sister" may open it): "they can find my
-        # body", "everyone will be better off with me dead".
-        words = [t for t in sent if t.is_alpha]
-        lead = 0
-        while lead < len(words) and (words[lead].norm_ in _SUBJECT_LEAD or lead == 0 and words[lead].norm_ == "my"):
-            lead += 1
-        if lead < len(words) and words[lead].norm_ in _ANYONE:
-            return False  # "everyone", "people": said of the world, often of the writer's place in it
-        return not any(t.norm_ in _WRITER_WORDS or t.norm_ in ("my", "mine") for t in words[lead:])
 
     @staticmethod
     def _carry_ellipsis(
@@ -584,13 +559,13 @@ class SafetyContext:
     ) -> None:
         """A next sentence that dates what was just told to years ago dates the one before.
 
-        "I was hospitalised after an attempt in college. That was 2013." "The scars on my
-        thighs came up at the pool. They're from like 2012." The next sentence holds no
-        target of its own, names no other person, has a past date (a HISTORICAL phrase:
-        "2013", "years ago", "when i was 12", "in my twenties") and nothing of now or of
-        the last few months (CURRENT, CURRENT_WISH, RECENT, SINCE_RECENT). The sentence
-        before is told in the past ("was", "tried", "asked"...) and holds no word of a
-        present or going-on state ("am", "been", "keep", "still", "want"...); each of its
+        "I was hospitalised after an attempt in college. That was 2013." The next sentence
+        holds no target of its own, names no other person, compares nothing ("same", "as",
+        "again"), has a past date (a HISTORICAL phrase: "2013", "years ago", "when i was 12",
+        "in my twenties") and nothing of now or of the last few months (CURRENT,
+        CURRENT_WISH, RECENT, SINCE_RECENT). The sentence before is told in the past ("was",
+        "tried", "asked"...; not a form that is present too, such as "cut") and holds no word
+        of a present or going-on state ("am", "been", "keep", "still", "want"...); each of its
         self-harm, suicide and behaviour targets that nothing in its own sentence dates
         takes the date: a past, resolved act or wish is `review` (CLINICAL.md).
         """
@@ -611,6 +586,8 @@ class SafetyContext:
             categories = {m.category for m in modifiers}
             if categories & _NOT_LONG_AGO or "OTHER_PERSON" in categories:
                 continue
+            if any(t.norm_ in _COMPARING for t in sentences[index + 1]):
+                continue  # "tried to hang myself. same spot as in 2015": a comparison, not the act's date
             dates = [m for m in modifiers if m.category == "HISTORICAL" and m.rule.metadata["id"] not in _PASSED_HISTORICAL]
             for modifier in dates[:1]:
                 m_start, m_end = modifier.modifier_span
@@ -624,20 +601,21 @@ class SafetyContext:
 
     @staticmethod
     def _carry_answer(doc: Doc, targets: List[Span], results: dict) -> None:
-        """A question about the writer's own risk answered "no" is a denial.
+        """A question about the writer's risk answered with a bare "no" is a denial.
 
-        "the nurse asked if i had thoughts of harming myself and i said no", "you asked if
-        i'm having thoughts of suicide: no i'm not", "am i thinking about ending my life?
-        no.", "self harm? no, never been my thing", "weekly check: self-harm no, suicidal
-        thoughts no". A "yes" to a question that asks ("she asked if i'd thought of killing myself
-        and i said yes") is the writer's answer, not a hypothetical. The target is a suicide, self-harm or behaviour target with no denial
-        of its own. The answer is a word of ANSWER_NO: within ANSWER_REACH words after the
-        target in a sentence that asks (a word of _ASKING before the target), or right after
-        the target and standing alone ("self-harm no, suicidal thoughts no"), or opening the
-        next sentence when the target's sentence is a question the writer asks of themselves
-        ("am i ...?", "any ...?", or the target alone). An answer that goes on to "yet",
-        "idea", "one", "more", "but" ... ("no, not yet", "no idea", "no one would care", "no
-        more back and forth") is not a no.
+        Three forms, each strict, because a "no" in a message at risk is as often part of the
+        risk ("no reason to stay", "no, i'm just done") as an answer:
+        - someone asked ("asked if", "asked whether", "asked about" before the target) and the
+          writer reports the answer: "i said no", "i told her no", "i was like no", or a colon
+          and "no" ("you asked if i'm having thoughts of suicide: no i'm not"), and nothing in
+          the rest of the sentence or the next one turns away from it ("... no so theyd let me
+          go home", "... no, only passive ones", "... i said no. i am tho");
+        - a checklist: a bare mention (`si.mention.`, `sh.mention`) followed by "no" and then
+          punctuation or the end ("self-harm no, suicidal thoughts no");
+        - the writer's own question about the target ("am i thinking about ending my life?",
+          "self harm?") and a next sentence that is nothing but "no", "nope" or "nah".
+        A "yes" reported the same way to a question someone asked is the writer's answer, not a
+        hypothetical ("she asked if i'd thought of killing myself and i said yes").
         """
         if not targets:
             return
@@ -650,23 +628,26 @@ class SafetyContext:
                 continue
             index = bisect_right(starts, target.start) - 1
             sent = sentences[index]
-            after = [t for t in doc[target.end : sent.end] if not (t.is_punct or t.is_space)]
-            asked = any(t.norm_ in _ASKING or t.lemma_ in _ASKING for t in doc[sent.start : target.start])
-            answer = None
-            if after and _answers_no(doc, after[0].i) and _stands_alone(doc, after[0].i, sent):
-                answer = after[0].i
-            elif asked:
-                answer = next((t.i for t in after[:ANSWER_REACH] if _answers_no(doc, t.i)), None)
-            elif index + 1 < len(sentences) and sent[-1].text == "?" and _asks_self(sent, target):
-                first = next((t for t in sentences[index + 1] if not (t.is_punct or t.is_space)), None)
-                if first is not None and _answers_no(doc, first.i):
-                    answer = first.i
-            if answer is not None:
-                results[key] = results.get(key, ()) + (("NEGATED_EXISTENCE", "ctx.neg.answered_no"),)
-            elif asked and any(t.norm_ in _ANSWER_YES for t in after[:ANSWER_REACH]):
-                # "she asked if i had thoughts of killing myself and i said yes": the writer's own answer,
-                # not a hypothetical.
+            asked = _asked_about(doc, sent, target)
+            reply = _reported_reply(doc, target.end, sent.end) if asked else None
+            denied = False
+            if reply is not None and doc[reply].norm_ in _ANSWER_NO:
+                # Nothing after the "no", in its sentence or the next, turns away from it ("... i said
+                # no. i am tho") or looks ahead.
+                rest_end = sentences[index + 1].end if index + 1 < len(sentences) else sent.end
+                denied = not any(t.norm_ in _TURNS or t.norm_ in _AHEAD for t in doc[reply + 1 : rest_end])
+            elif reply is not None and doc[reply].norm_ in _ANSWER_YES:
+                # The writer's own answer, not a hypothetical.
                 results[key] = tuple(entry for entry in results.get(key, ()) if entry[0] != "HYPOTHETICAL")
+                continue
+            elif target.label_.startswith(_MENTION_RULES) and target.end < sent.end:
+                nxt = doc[target.end]
+                denied = nxt.norm_ in _ANSWER_NO and (nxt.i + 1 >= sent.end or doc[nxt.i + 1].is_punct)
+            elif index + 1 < len(sentences) and any(t.text == "?" for t in sent[-2:]) and _asks_self(sent, target):
+                answer = [t for t in sentences[index + 1] if not (t.is_punct or t.is_space)]
+                denied = len(answer) == 1 and answer[0].norm_ in _ANSWER_NO
+            if denied:
+                results[key] = results.get(key, ()) + (("NEGATED_EXISTENCE", "ctx.neg.answered_no"),)
 
     @staticmethod
     def _comes_back(doc: Doc, start: int) -> bool:
@@ -692,11 +673,10 @@ class SafetyContext:
 
     @staticmethod
     def _goes_ahead(doc: Doc, phrase) -> bool:
-        """True if the rest of the phrase's sentence looks ahead or gives a reason ("now i'm calm
-        because i know what i'm going to do", "i'm fine now, tonight it ends"): the calm of a
-        decision is not a wish that passed."""
-        sent = doc[phrase.modifier_span[0]].sent
-        return any(t.norm_ in _AHEAD for t in doc[phrase.modifier_span[1] : sent.end])
+        """True if the phrase or anything after it looks ahead, gives a reason or names a goodbye
+        or the means ("now i'm calm because ...", "i'm fine now, tonight it ends", "... the
+        letters are written"): the calm of a decision is not a wish that passed."""
+        return any(t.norm_ in _AHEAD for t in doc[phrase.modifier_span[0] :])
 
     @staticmethod
     def _carry_passed(
@@ -763,13 +743,12 @@ class SafetyContext:
             j, phrase = passed
             if SafetyContext._comes_back(doc, phrase.modifier_span[1]) or SafetyContext._goes_ahead(doc, phrase):
                 continue
-            key = (target.start, target.end)
             session = ("EXPERIENCE", "SESSION")
-            named = any(m.category in session for k in {index, j} for m in modifiers_of(sentences[k]))
-            if not named and any(category in _RECENT_DATES for category, _ in results.get(key, ())):
-                # "i wanted to die last night. it's gone now": a wish of the last few months outside
-                # the session is recent ideation, which a clinician sees today, passed or not.
+            if not any(m.category in session for k in {index, j} for m in modifiers_of(sentences[k])):
+                # "i wanted to die last night. it's gone now": outside the session a wish that passed
+                # is recent ideation, which a clinician sees today.
                 continue
+            key = (target.start, target.end)
             m_start, m_end = phrase.modifier_span
             span = doc[m_start:m_end]
             entry = (phrase.rule.metadata["id"], phrase.category, span.start_char, span.end_char)

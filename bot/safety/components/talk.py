@@ -365,38 +365,41 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
     return not any(m.category in ("CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT") for m in modifiers)
 
 
-# Things people give names to: a mention right after one ("the band suicide"), or after one and a naming
-# verb ("a song called suicide note", "his band is called suicide pact"), is the name.
+# Things people give names to: a mention right after one ("the band suicide"), or right after a naming
+# verb that follows one ("a song called suicide note", "his band is called suicide pact"), is the name.
 _NAMED_THINGS = frozenset(
-    """band bands duo trio album albums track tracks song songs single book books novel film movie series episode
-    podcast documentary poem game drink dish burger chili cocktail exercise drill card variant""".split()
+    """band bands duo trio album albums song songs book novel film movie series episode podcast documentary poem
+    burger chili cocktail dish""".split()
 )
-_NAME_VERBS = frozenset("called named titled entitled dubbed".split())
+_NAME_VERBS = frozenset("named titled entitled dubbed called".split())
+_NAME_LINKS = frozenset("is was be 's are were".split())
 
 
 def named_title(sent: Span, target: Span) -> bool:
-    """True if the target is the name of a song, band, book, dish or game.
+    """True if the target is the name of a song, band, book or dish.
 
-    The target opens with "suicide" or "suicidal" ("suicide note", "suicide"),
+    The target opens with "suicide" or "suicidal" ("suicide note", "suicide")
     and follows such a noun directly ("the band suicide", "the song suicide
-    note"), or a naming verb ("called", "named", "titled") at most three words
-    before it that itself follows such a noun within three words ("heard a song
-    called suicide note", "my son's band is called suicide pact").
+    note"), or a naming verb directly ("called", "named", "titled") that follows
+    such a noun directly or after "is" ("heard a song called suicide note", "my
+    son's band is called suicide pact"); and, as for untied_noun(), no dose,
+    method, time ahead or "nobody" is anywhere in the text ("a song called
+    suicide note and i wrote my own tonight" stays).
     """
-    if not len(target) or target[0].norm_ not in _BARE_MENTIONS:
+    if not len(target) or target[0].norm_ not in _BARE_MENTIONS or target.start <= sent.start:
         return False
     doc = sent.doc
-    window = doc[max(sent.start, target.start - 4) : target.start]
-    if not len(window):
+    if _means_or_when_in(doc):
         return False
-    last = window[-1]
-    if last.norm_ in _NAMED_THINGS or last.lemma_ in _NAMED_THINGS:
+    before = doc[target.start - 1]
+    if before.norm_ in _NAMED_THINGS or before.lemma_ in _NAMED_THINGS:
         return True
-    naming = [t.i for t in window if t.norm_ in _NAME_VERBS or t.lower_ in _NAME_VERBS]
-    if not naming:
+    if before.lower_ not in _NAME_VERBS:
         return False
-    lead = doc[max(sent.start, naming[-1] - 3) : naming[-1]]
-    return any(t.norm_ in _NAMED_THINGS or t.lemma_ in _NAMED_THINGS for t in lead)
+    k = before.i - 1
+    if k > sent.start and doc[k].norm_ in _NAME_LINKS:
+        k -= 1
+    return k >= sent.start and (doc[k].norm_ in _NAMED_THINGS or doc[k].lemma_ in _NAMED_THINGS)
 
 
 # Verbs by which someone gives a thing a name or a description ("my poker buddies call it the suicide

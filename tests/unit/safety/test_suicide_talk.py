@@ -242,6 +242,9 @@ def test_names_and_topics_are_no_ones_risk(safety_screen, text):
         "i keep googling suicide forest",
         "my suicidal brain wont shut up",
         "a woman in my support group tried to overdose",
+        "one last drink suicide tonight",
+        "heard a song called suicide note and wrote my own tonight",
+        "maxed out my credit card suicide is the only way out",
     ],
 )
 def test_a_name_frame_does_not_take_the_writers_own(safety_screen, text):
