@@ -39,7 +39,7 @@ _AHEAD = frozenset(
     """because cause cos coz bc cuz tonight tomorrow tmrw soon weekend plan planned decided ready goodbye goodbyes
     bye letters letter note notes pills""".split()
 )
-# _carry_dated: the rules whose targets a next sentence's past date can date, the words that tell the
+# carry_dated: the rules whose targets a next sentence's past date can date, the words that tell the
 # sentence before in the past (not forms that are present too, such as "cut" or "hit"), the words that say
 # its state goes on, the dates that are not long ago, and the words that compare rather than date
 # ("same spot as in 2015").
@@ -51,7 +51,7 @@ _TOLD_IN_PAST = frozenset(
 _GOING_ON = frozenset("am 'm m is are been keep keeps still now again want wanna need currently lately".split())
 _NOT_LONG_AGO = frozenset({"CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT"})
 _COMPARING = frozenset("same as like again too also since".split())
-# _carry_answer: the answers, the words after a reported "no" that turn away from it, the bare mention
+# carry_answer: the answers, the words after a reported "no" that turn away from it, the bare mention
 # rules a checklist names, the words that open a question the writer asks of themselves, and the words
 # of asking and of a reported reply.
 _ANSWER_NO = frozenset("no nope nah".split())
