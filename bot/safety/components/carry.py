@@ -8,7 +8,7 @@ passed ("it's gone now"). Each takes the doc, its targets and the context step's
 (`{(start, end): ((category, rule id), ...)}`), and adds to the results.
 """
 from bisect import bisect_right
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from spacy.tokens import Doc, Span
 
@@ -102,6 +102,25 @@ def _asks_self(sent: Span, target: Span) -> bool:
     return words[0].norm_ in _SELF_QUESTION and (words[0].norm_ == "any" or len(words) > 1 and words[1].norm_ == "i")
 
 
+def _before_free_sentences(doc: Doc, targets: List[Span]) -> Iterator[Tuple[Span, Span, List[Span]]]:
+    """(sentence, next sentence, the sentence's targets) for each sentence with targets whose
+    next sentence holds none of its own: what a carry may read on into."""
+    sentences = list(doc.sents)
+    starts = [sent.start for sent in sentences]
+    by_sentence: Dict[int, List[Span]] = {}
+    for target in targets:
+        by_sentence.setdefault(bisect_right(starts, target.start) - 1, []).append(target)
+    for index, members in by_sentence.items():
+        if index + 1 < len(sentences) and index + 1 not in by_sentence:
+            yield sentences[index], sentences[index + 1], members
+
+
+def _seen_entry(doc: Doc, modifier) -> Tuple[str, str, int, int]:
+    """A modifier as doc._.safety_modifiers_seen lists it: (rule id, category, start and end character)."""
+    span = doc[modifier.modifier_span[0] : modifier.modifier_span[1]]
+    return modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char
+
+
 def carry_ellipsis(
     doc: Doc, targets: List[Span], results: dict, seen: list, modifiers_of: Callable[[Span], list]
 ) -> None:
@@ -113,17 +132,7 @@ def carry_ellipsis(
     the phrase; it applies to every target of the sentence just before it.
     `modifiers_of(span)` gives a span's ConText modifiers, read once per call.
     """
-    if not targets:
-        return
-    sentences = list(doc.sents)
-    starts = [sent.start for sent in sentences]
-    by_sentence: Dict[int, List[Span]] = {}
-    for target in targets:
-        by_sentence.setdefault(bisect_right(starts, target.start) - 1, []).append(target)
-    for index, members in by_sentence.items():
-        if index + 1 >= len(sentences) or index + 1 in by_sentence:
-            continue
-        following = sentences[index + 1]
+    for _, following, members in _before_free_sentences(doc, targets):
         short = len([t for t in following if not (t.is_punct or t.is_space)]) <= ELLIPSIS_TOKENS
         modifiers = modifiers_of(following)
         if any(m.category == "OTHER_PERSON" for m in modifiers):
@@ -133,12 +142,11 @@ def carry_ellipsis(
             if m.category == "CURRENT_WISH" and (short or m.modifier_span[0] - following.start < ELLIPSIS_LEAD)
         ]
         for modifier in carried[:1]:
-            m_start, m_end = modifier.modifier_span
-            span = doc[m_start:m_end]
-            seen.append((modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char))
+            seen.append(_seen_entry(doc, modifier))
             for target in members:
                 key = (target.start, target.end)
                 results[key] = results.get(key, ()) + (("CURRENT_WISH", modifier.rule.metadata["id"]),)
+
 
 def carry_dated(
     doc: Doc, targets: List[Span], results: dict, seen: list, modifiers_of: Callable[[Span], list]
@@ -155,36 +163,25 @@ def carry_dated(
     self-harm, suicide and behaviour targets that nothing in its own sentence dates
     takes the date: a past, resolved act or wish is `review` (CLINICAL.md).
     """
-    if not targets:
-        return
-    sentences = list(doc.sents)
-    starts = [sent.start for sent in sentences]
-    by_sentence: Dict[int, List[Span]] = {}
-    for target in targets:
-        by_sentence.setdefault(bisect_right(starts, target.start) - 1, []).append(target)
-    for index, members in by_sentence.items():
-        if index + 1 >= len(sentences) or index + 1 in by_sentence:
-            continue
-        told = sentences[index]
+    for told, following, members in _before_free_sentences(doc, targets):
         if not any(t.norm_ in _TOLD_IN_PAST for t in told) or any(t.norm_ in _GOING_ON for t in told):
             continue
-        modifiers = modifiers_of(sentences[index + 1])
+        modifiers = modifiers_of(following)
         categories = {m.category for m in modifiers}
         if categories & _NOT_LONG_AGO or "OTHER_PERSON" in categories:
             continue
-        if any(t.norm_ in _COMPARING for t in sentences[index + 1]):
+        if any(t.norm_ in _COMPARING for t in following):
             continue  # "tried to hang myself. same spot as in 2015": a comparison, not the act's date
         dates = [m for m in modifiers
                  if m.category == "HISTORICAL" and m.rule.metadata["id"] not in _PASSED_HISTORICAL]
         for modifier in dates[:1]:
-            m_start, m_end = modifier.modifier_span
-            span = doc[m_start:m_end]
-            seen.append((modifier.rule.metadata["id"], modifier.category, span.start_char, span.end_char))
+            seen.append(_seen_entry(doc, modifier))
             for target in members:
                 key = (target.start, target.end)
                 dated = {category for category, _ in results.get(key, ())}
                 if target.label_.startswith(_DATED_RULES) and not dated & (_NOT_LONG_AGO | {"HISTORICAL"}):
                     results[key] = results.get(key, ()) + (("HISTORICAL", modifier.rule.metadata["id"]),)
+
 
 def carry_answer(doc: Doc, targets: List[Span], results: dict) -> None:
     """A question about the writer's risk answered with a bare "no" is a denial.
@@ -235,6 +232,7 @@ def carry_answer(doc: Doc, targets: List[Span], results: dict) -> None:
         if denied:
             results[key] = results.get(key, ()) + (("NEGATED_EXISTENCE", "ctx.neg.answered_no"),)
 
+
 def _comes_back(doc: Doc, start: int) -> bool:
     """True if a word from `start` on says the feeling did not stay gone ("but it came back"),
     unless a negation just before it says it did ("and it hasn't come back")."""
@@ -243,6 +241,7 @@ def _comes_back(doc: Doc, start: int) -> bool:
         and not any(t.norm_ in ("not", "never") for t in doc[max(start, token.i - 2) : token.i])
         for token in doc[start:]
     )
+
 
 def _quote_before(doc: Doc, sent: Span, target: Span) -> Optional[int]:
     """The index of the quote mark that opens a quotation holding `target` in its sentence, if
@@ -260,11 +259,13 @@ def _quote_before(doc: Doc, sent: Span, target: Span) -> Optional[int]:
         return before[-1]
     return None
 
+
 def _goes_ahead(doc: Doc, phrase) -> bool:
     """True if the phrase or anything after it looks ahead, gives a reason or names a goodbye
     or the means ("now i'm calm because ...", "i'm fine now, tonight it ends", "... the
     letters are written"): the calm of a decision is not a wish that passed."""
     return any(t.norm_ in _AHEAD for t in doc[phrase.modifier_span[0] :])
+
 
 def carry_passed(
     doc: Doc, targets: List[Span], results: dict, seen: list, modifiers_of: Callable[[Span], list]
@@ -336,11 +337,9 @@ def carry_passed(
             # is recent ideation, which a clinician sees today.
             continue
         key = (target.start, target.end)
-        m_start, m_end = phrase.modifier_span
-        span = doc[m_start:m_end]
-        entry = (phrase.rule.metadata["id"], phrase.category, span.start_char, span.end_char)
+        entry = _seen_entry(doc, phrase)
         if entry not in seen:
             seen.append(entry)
-        carried.append((span.start_char, span.end_char))
+        carried.append(entry[2:])
         results[key] = results.get(key, ()) + (("PASSED", phrase.rule.metadata["id"]),)
     return carried
