@@ -11,6 +11,9 @@ the median over the typical messages it read, with the memory a fresh process ho
 both readers. Latency is reported as wall-clock and
 as CPU time; the exit status follows CPU time (and wall-clock for the load),
 because on a shared machine the wall-clock p99 measures the neighbours.
+The screen builds each group of patterns' Matcher on first use, so latency is
+timed on a warm screen, and the first reading of 1,000-character messages by a
+fresh screen is reported apart.
 Writes reports/bench_safety.json.
 """
 import gc
@@ -193,7 +196,10 @@ def main() -> int:
     screen = build_screen(reader=False)
     rng = random.Random(7)
     long_messages = _long_messages(40, rng)
-    _time_calls(screen, TYPICAL + long_messages[:5], 3)  # warm caches
+    # A fresh screen builds a group of patterns' Matcher the first time a text needs it: the first
+    # reading of texts it has not seen is reported apart, and the rest is timed once warm.
+    first_long, _ = _time_calls(screen, long_messages, 1)
+    _time_calls(screen, TYPICAL + long_messages, 3)  # warm caches
     _time_calls(both, TYPICAL, 3)
 
     typical, typical_cpu, both_typical, both_cpu = [], [], [], []
@@ -224,6 +230,7 @@ def main() -> int:
         "encoder_read_typical": len(read),
         "encoder_read_median_ms": round(statistics.median(encoder_wall), 3),
         "encoder_read_cpu_median_ms": round(statistics.median(encoder_cpu), 3),
+        "long_first_median_ms": round(statistics.median(first_long), 3),
         "long_calls": len(long),
         "long_median_ms": round(statistics.median(long), 3),
         "long_p99_ms": round(_percentile(long, 0.99), 3),
@@ -274,6 +281,8 @@ def main() -> int:
          f"{result['encoder_read_median_ms']:.3f} ms", ""),
         ("rules and learned reader: 1,000-char median", f"{result['both_long_median_ms']:.3f} ms", ""),
         ("1,000-char message, median", f"{result['long_median_ms']:.3f} ms", ""),
+        ("  the first reading of each by a fresh screen (builds Matchers), median",
+         f"{result['long_first_median_ms']:.3f} ms", ""),
         ("1,000-char message, p99", f"{result['long_p99_ms']:.3f} ms", "<= 5 ms"),
         ("CPU time: typical median / p99", f"{result['typical_cpu_median_ms']:.3f} / {result['typical_cpu_p99_ms']:.3f} ms", ""),
         ("CPU time: 1,000-char median / p99", f"{result['long_cpu_median_ms']:.3f} / {result['long_cpu_p99_ms']:.3f} ms", ""),

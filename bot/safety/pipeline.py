@@ -8,6 +8,7 @@ from typing import Optional
 import spacy
 from spacy.language import Language
 from spacy.lookups import Lookups
+from spacy.matcher import Matcher
 from spacy.tokenizer import Tokenizer
 from spacy.util import (
     compile_infix_regex,
@@ -18,7 +19,7 @@ from spacy.util import (
 )
 
 from bot.safety import components  # noqa: F401  (registers the safety_* factories)
-from bot.safety.patterns import PatternError, compile_pattern
+from bot.safety.patterns import PatternError, compile_pattern, split_end_anchor
 from bot.safety.rules import RuleSet, load_rules
 
 
@@ -109,11 +110,13 @@ def build_nlp(rules: RuleSet, reader=None) -> Language:
                 except PatternError as exc:
                     raise ValueError(f"{rule.source}: {exc}") from None
             else:
+                # A token pattern written by hand is checked now: the Matchers are built on first use.
+                try:
+                    Matcher(nlp.vocab, validate=True).add(rule.id, [split_end_anchor(pattern)[0]])
+                except (ValueError, KeyError) as exc:
+                    raise ValueError(f"{rule.source}: spaCy rejected a pattern of {rule.id}: {exc}") from None
                 compiled.append(pattern)
-        try:
-            matcher.add_rule(rule, compiled)
-        except ValueError as exc:
-            raise ValueError(f"{rule.source}: spaCy rejected a pattern of {rule.id}: {exc}") from None
+        matcher.add_rule(rule, compiled)
         decision.add_rule(rule)
     context.add_rules(rules.context)
     return nlp

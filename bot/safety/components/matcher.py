@@ -1,5 +1,6 @@
 """The target matcher: the rules' phrases found with spaCy Matchers, one span per phrase."""
 # No "from __future__ import annotations" here: spaCy reads the factory signatures at runtime.
+import threading
 from bisect import bisect_left
 from functools import lru_cache
 from typing import Dict, List, Optional, Set, Tuple
@@ -78,6 +79,10 @@ class SafetyTargetMatcher:
     ({"IN": [...]}) stays one pattern: the groups already keep a matcher off
     most sentences, and splitting it into one pattern per word cost seconds
     of Matcher.add at start-up and saved nothing per message.
+
+    A group's Matcher is built the first time a text contains its words:
+    Matcher.add is most of the screen's start-up, and most groups wait long
+    for their first text (`build_all` builds them all now).
     """
 
     def __init__(self, nlp: Language, name: str):
@@ -85,6 +90,9 @@ class SafetyTargetMatcher:
         self._vocab = nlp.vocab
         # group key: a tuple of anchors, each a tuple of word hashes (any of them will do)
         self._groups: Dict[Tuple[Tuple[int, ...], ...], Matcher] = {}
+        # group key -> [(match key, patterns)] not yet added to a Matcher
+        self._pending: Dict[Tuple[Tuple[int, ...], ...], List[Tuple[str, List[List[dict]]]]] = {}
+        self._build_lock = threading.Lock()
         self._index: Dict[int, List[Tuple[Tuple[int, ...], ...]]] = {}
         self._always: Optional[Matcher] = None
         self._level: Dict[str, int] = {}
@@ -115,7 +123,9 @@ class SafetyTargetMatcher:
         scored.sort()
         if not scored:
             return []
-        if scored[0][0] == 0 and (len(scored) == 1 or scored[1][0] > 0):
+        # A second anchor narrows a group further, unless it is a function word, which nearly every
+        # sentence has: "pass" alone would run the goodbye patterns on "the nausea passed".
+        if scored[0][0] == 0 and (len(scored) == 1 or scored[1][0] > 1):
             return [scored[0][2]]
         return [entry[2] for entry in scored[:2]]
 
@@ -133,24 +143,49 @@ class SafetyTargetMatcher:
             body, at_end = split_end_anchor(compiled)
             anchored.append((body, rule.id + _END_KEY if at_end else rule.id))
         # One Matcher.add call per matcher and key: each call has a fixed cost.
-        batches: Dict[Tuple[int, str], Tuple[Matcher, List[List[dict]]]] = {}
+        batches: Dict[Tuple[Tuple[Tuple[int, ...], ...], str], List[List[dict]]] = {}
         for pattern, key_name in anchored:
             anchors = self._anchors(pattern)
-            if not anchors:
+            key = tuple(tuple(sorted(strings.add(v) for v in values)) for values in anchors)
+            batches.setdefault((key, key_name), []).append(pattern)
+        for (key, key_name), batch in batches.items():
+            if not key:
                 if self._always is None:
                     # Validation is done by the test suite; at start-up it costs seconds.
                     self._always = Matcher(self._vocab, validate=False)
-                matcher = self._always
+                self._always.add(key_name, batch)
+                continue
+            if key not in self._groups and key not in self._pending:
+                for word in key[0]:
+                    self._index.setdefault(word, []).append(key)
+            matcher = self._groups.get(key)
+            if matcher is not None:
+                matcher.add(key_name, batch)
             else:
-                key = tuple(tuple(sorted(strings.add(v) for v in values)) for values in anchors)
+                self._pending.setdefault(key, []).append((key_name, batch))
+
+    def _group(self, key: Tuple[Tuple[int, ...], ...]) -> Matcher:
+        """The Matcher of a group of patterns, built on first use."""
+        matcher = self._groups.get(key)
+        if matcher is None:
+            with self._build_lock:
                 matcher = self._groups.get(key)
                 if matcher is None:
-                    matcher = self._groups[key] = Matcher(self._vocab, validate=False)
-                    for word in key[0]:
-                        self._index.setdefault(word, []).append(key)
-            batches.setdefault((id(matcher), key_name), (matcher, []))[1].append(pattern)
-        for (_, key_name), (matcher, batch) in batches.items():
-            matcher.add(key_name, batch)
+                    matcher = Matcher(self._vocab, validate=False)
+                    for key_name, batch in self._pending.pop(key):
+                        matcher.add(key_name, batch)
+                    self._groups[key] = matcher
+        return matcher
+
+    def build_all(self) -> None:
+        """Build every group's Matcher now (a long-running process may rather pay at start-up)."""
+        for key in list(self._pending):
+            self._group(key)
+
+    @property
+    def unbuilt_groups(self) -> int:
+        """How many groups of patterns wait for their first text."""
+        return len(self._pending)
 
     @property
     def pattern_count(self) -> int:
@@ -190,7 +225,7 @@ class SafetyTargetMatcher:
                     break
             if not sentences:
                 continue
-            matcher = self._groups[key]
+            matcher = self._group(key)
             # One call per run of adjacent sentences: a call costs more than its tokens.
             sentence = 0
             while sentences:

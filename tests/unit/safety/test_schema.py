@@ -143,3 +143,10 @@ def test_split_entries_are_checked(tmp_path, record, problem):
 def test_a_split_makes_two_tokens_with_their_norms(safety_screen):
     doc = safety_screen.nlp("i dnt wanna live")
     assert [(t.text, t.norm_) for t in doc][:3] == [("i", "i"), ("d", "do"), ("nt", "not")]
+
+
+def test_a_token_pattern_spacy_rejects_is_an_error_at_build(tmp_path):
+    bad = [{"LOWER": "want"}, {"LOWER": "to", "OP": "%"}, {"LOWER": "die"}]
+    directory = _rules_dir(tmp_path, [dict(GOOD_TARGET, patterns=[bad])])
+    with pytest.raises(ValueError, match=r"targets_test.jsonl:2: spaCy rejected a pattern of test.rule.one"):
+        build_screen(directory)

@@ -173,3 +173,16 @@ def test_module_level_screen_builds_lazily_once(monkeypatch, safety_screen):
     assert screen_module.screen("i want to die").level == "urgent"
     assert screen_module.screen("nice day").level == "none"
     assert calls == [1]
+
+
+def test_matchers_built_on_first_use_find_what_matchers_built_at_start_find(safety_rules):
+    from bot.safety import build_screen
+
+    texts = [text for rule in safety_rules.targets for text in rule.fire + rule.near_miss]
+    lazy = build_screen(reader=False)
+    eager = build_screen(reader=False)
+    assert lazy.nlp.get_pipe("safety_target_matcher").unbuilt_groups > 100
+    matcher = eager.nlp.get_pipe("safety_target_matcher")
+    matcher.build_all()
+    assert matcher.unbuilt_groups == 0
+    assert [lazy.explain(t)["targets"] for t in texts] == [eager.explain(t)["targets"] for t in texts]
