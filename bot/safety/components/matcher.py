@@ -134,7 +134,8 @@ class SafetyTargetMatcher:
         self._level[rule.id] = level_rank(rule.level)
         if rule.is_exclusion:
             self._exclusion.add(rule.id)
-        if rule.partner_only:
+        if rule.partner_only or rule.needs_partner:
+            # Neither is reported alone, so neither may hide a target that is.
             self._partner_only.add(rule.id)
         strings = self._vocab.strings
         self._count += len(patterns)
