@@ -82,7 +82,6 @@ class TargetRule:
     bp_threshold: Optional[Mapping[str, int]] = None
     partner_only: bool = False
     current_level: Optional[str] = None
-    needs_partner: bool = False  # reported only when escalate_with finds a partner
 
     @property
     def is_exclusion(self) -> bool:
@@ -206,8 +205,7 @@ def _pattern(source: Source, value: Any) -> Any:
 
 
 _TARGET_REQUIRED = {"id", "category", "level", "patterns", "examples"}
-_TARGET_OPTIONAL = {"description", "caps", "escalate_with", "bp_threshold", "partner_only", "current_level",
-                    "needs_partner"}
+_TARGET_OPTIONAL = {"description", "caps", "escalate_with", "bp_threshold", "partner_only", "current_level"}
 
 
 def parse_target(source: Source, record: dict) -> TargetRule:
@@ -277,11 +275,6 @@ def parse_target(source: Source, record: dict) -> TargetRule:
         raise ValueError(f"{source}: partner_only must be true or false")
     if partner_only and (level != "review" or escalate or bp):
         raise ValueError(f"{source}: a partner_only rule has level review and no escalate_with or bp_threshold")
-    needs_partner = record.get("needs_partner", False)
-    if not isinstance(needs_partner, bool):
-        raise ValueError(f"{source}: needs_partner must be true or false")
-    if needs_partner and (not escalate or partner_only):
-        raise ValueError(f"{source}: a needs_partner rule has escalate_with and is not partner_only")
     current_level = record.get("current_level")
     if current_level is not None:
         _level(source, current_level, "current_level")
@@ -303,7 +296,6 @@ def parse_target(source: Source, record: dict) -> TargetRule:
         bp_threshold=bp,
         partner_only=partner_only,
         current_level=current_level,
-        needs_partner=needs_partner,
     )
 
 

@@ -200,13 +200,7 @@ class SafetyDecision:
         findings, current = self._impersonal_to_none(findings, current, impersonal)
         findings = self._escalate(findings, current)
         # Partner-only findings (despair cues) only ever raise others; they are not reported.
-        # A needs_partner finding (an everyday act that is a goodbye only in company) is
-        # reported only once a partner has raised it.
-        findings = [
-            f for f in findings
-            if not self._rules[f.rule].partner_only
-            and not (self._rules[f.rule].needs_partner and "escalated" not in f.modifiers)
-        ]
+        findings = [f for f in findings if not self._rules[f.rule].partner_only]
         doc._.safety_assessment = assessment_from_findings(findings)
         return doc
 

@@ -134,8 +134,7 @@ class SafetyTargetMatcher:
         self._level[rule.id] = level_rank(rule.level)
         if rule.is_exclusion:
             self._exclusion.add(rule.id)
-        if rule.partner_only or rule.needs_partner:
-            # Neither is reported alone, so neither may hide a target that is.
+        if rule.partner_only:
             self._partner_only.add(rule.id)
         strings = self._vocab.strings
         self._count += len(patterns)
@@ -173,9 +172,11 @@ class SafetyTargetMatcher:
                 matcher = self._groups.get(key)
                 if matcher is None:
                     matcher = Matcher(self._vocab, validate=False)
-                    for key_name, batch in self._pending.pop(key):
+                    for key_name, batch in self._pending[key]:
                         matcher.add(key_name, batch)
+                    # Published only once whole; a failed build stays pending (and fails safe again).
                     self._groups[key] = matcher
+                    del self._pending[key]
         return matcher
 
     def build_all(self) -> None:

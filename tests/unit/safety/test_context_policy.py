@@ -386,8 +386,6 @@ def _rules_dir(tmp_path: Path, records) -> Path:
         ({"escalate_with": {"rules": ["test."], "level": "urgent", "partner_same_rule": "yes"}}, "partner_same_rule"),
         ({"partner_only": True, "level": "urgent"}, "partner_only rule"),
         ({"partner_only": "yes"}, "partner_only must be"),
-        ({"needs_partner": "yes"}, "needs_partner must be"),
-        ({"needs_partner": True}, "needs_partner rule has escalate_with"),
     ],
 )
 def test_new_schema_keys_are_checked(tmp_path, changes, problem):
@@ -404,21 +402,6 @@ def test_partner_only_and_escalation_keys_work_in_a_minimal_rule_set(tmp_path):
     assert screen("i feel hopeless").level == "review"
     assert screen("so alone").level == "none"
     assert screen("i feel hopeless and so alone").level == "urgent"
-
-
-def test_a_needs_partner_finding_is_reported_only_once_a_partner_raises_it(tmp_path):
-    act = dict(GOOD, id="test.act.closed", patterns=["closed my account", "gave away my books"], needs_partner=True,
-               escalate_with={"rules": ["test.act.", "test.cue."], "level": "urgent", "partner_level": "review",
-                              "partner_same_rule": True},
-               examples={"fire": ["closed my account and gave away my books"], "near_miss": ["closed my account"]})
-    cue = dict(GOOD, id="test.cue.final", patterns=["for good"], partner_only=True,
-               examples={"fire": ["for good"], "near_miss": ["good"]})
-    screen = build_screen(_rules_dir(tmp_path, [GOOD, act, cue]), reader=False)
-    assert screen("closed my account").findings == ()
-    assert screen("closed my account and closed my account").findings == ()
-    both = screen("closed my account and gave away my books")
-    assert both.level == "urgent" and {f.rule for f in both.findings} == {"test.act.closed"}
-    assert screen("closed my account, for good").level == "urgent"
 
 
 @pytest.mark.parametrize(
