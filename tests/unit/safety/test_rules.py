@@ -2,8 +2,10 @@
 import pytest
 from spacy.matcher import Matcher
 
+from bot.safety.components.matcher import _END_KEY
 from bot.safety.patterns import compile_pattern, split_end_anchor
 from bot.safety.rules import STEERING_CONTEXT, load_rules
+from bot.safety.screen import _lowered
 
 RULES = load_rules()
 
@@ -73,18 +75,51 @@ def test_context_rule_examples(safety_screen, safety_rules, rule_id, kind, text)
         assert rule_id in applied, explained["targets"]
 
 
-def test_every_compiled_pattern_passes_spacy_validation(safety_screen, safety_rules):
-    normalizer = safety_screen.nlp.get_pipe("safety_normalizer")
-    matcher = Matcher(safety_screen.nlp.vocab, validate=True)
-    for rule in safety_rules.targets:
+def _every_pattern(screen, rules):
+    """(match key, token pattern) for every pattern of every target rule, compiled as the screen does."""
+    normalizer = screen.nlp.get_pipe("safety_normalizer")
+    for rule in rules.targets:
         for pattern in rule.patterns:
             compiled = (
-                compile_pattern(pattern, safety_rules.macros, normalizer.lemma_of, normalizer.check_word)
+                compile_pattern(pattern, rules.macros, normalizer.lemma_of, normalizer.check_word)
                 if isinstance(pattern, str)
                 else [pattern]
             )
-            matcher.add(rule.id, [split_end_anchor(c)[0] for c in compiled])
+            for body, at_end in map(split_end_anchor, compiled):
+                yield (rule.id + _END_KEY if at_end else rule.id), body
+
+
+def test_every_compiled_pattern_passes_spacy_validation(safety_screen, safety_rules):
+    matcher = Matcher(safety_screen.nlp.vocab, validate=True)
+    for key, body in _every_pattern(safety_screen, safety_rules):
+        matcher.add(key.removesuffix(_END_KEY), [body])
     assert len(matcher) == len(safety_rules.targets)
+
+
+def test_the_grouped_matchers_find_what_one_matcher_of_every_pattern_finds(safety_screen, safety_rules):
+    """The screen runs a pattern only on sentences with the words it cannot match without: a word
+    taken for required that is not would lose matches that a Matcher of the rule's patterns finds
+    in the rule's own examples."""
+    nlp = safety_screen.nlp
+    grouped = nlp.get_pipe("safety_target_matcher")
+    by_rule = {}
+    for key, body in _every_pattern(safety_screen, safety_rules):
+        by_rule.setdefault(key.removesuffix(_END_KEY), []).append((key, body))
+    strings = nlp.vocab.strings
+
+    def within_sentences(doc, matches, keys):
+        return {(strings[k], s, e) for k, s, e in matches
+                if strings[k] in keys and not any(doc[i].is_sent_start for i in range(s + 1, e))}
+
+    for rule in safety_rules.targets:
+        single = Matcher(nlp.vocab)
+        for key, body in by_rule[rule.id]:
+            single.add(key, [body])
+        keys = {key for key, _ in by_rule[rule.id]}
+        for text in rule.fire + rule.near_miss:
+            doc = nlp(_lowered(text))
+            expected = within_sentences(doc, single(doc, allow_missing=True), keys)
+            assert within_sentences(doc, grouped._matches(doc), keys) == expected, (rule.id, text)
 
 
 def test_a_lexicon_entry_compiled_once_gives_the_same_patterns(safety_screen, safety_rules):

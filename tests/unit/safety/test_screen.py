@@ -187,36 +187,3 @@ def test_matchers_built_on_first_use_find_what_matchers_built_at_start_find(safe
     assert matcher.unbuilt_groups == 0
     assert [lazy.explain(t)["targets"] for t in texts] == [eager.explain(t)["targets"] for t in texts]
 
-
-def test_the_grouped_matchers_find_every_match_one_matcher_of_all_patterns_finds(safety_screen, safety_rules):
-    """Grouping patterns by the words they need only skips work: an anchor that is not truly
-    required would lose matches that a single Matcher holding every pattern finds."""
-    from spacy.matcher import Matcher
-
-    from bot.safety.components.matcher import _END_KEY
-    from bot.safety.patterns import compile_pattern, split_end_anchor
-    from bot.safety.screen import _lowered
-
-    nlp = safety_screen.nlp
-    normalizer = nlp.get_pipe("safety_normalizer")
-    grouped = nlp.get_pipe("safety_target_matcher")
-    single = Matcher(nlp.vocab)
-    for rule in safety_rules.targets:
-        for pattern in rule.patterns:
-            compiled = (
-                compile_pattern(pattern, safety_rules.macros, normalizer.lemma_of, normalizer.check_word)
-                if isinstance(pattern, str)
-                else [pattern]
-            )
-            for body, at_end in map(split_end_anchor, compiled):
-                single.add(rule.id + _END_KEY if at_end else rule.id, [body])
-    texts = [text for rule in safety_rules.targets for text in rule.fire + rule.near_miss]
-    for text in texts:
-        doc = nlp(_lowered(text))
-        within = {
-            (key, start, end) for key, start, end in single(doc, allow_missing=True)
-            if not any(doc[i].is_sent_start for i in range(start + 1, end))
-        }
-        found = {(key, start, end) for key, start, end in grouped._matches(doc)
-                 if not any(doc[i].is_sent_start for i in range(start + 1, end))}
-        assert found == within, text
