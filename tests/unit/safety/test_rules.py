@@ -96,7 +96,7 @@ def test_every_compiled_pattern_passes_spacy_validation(safety_screen, safety_ru
     assert len(matcher) == len(safety_rules.targets)
 
 
-def test_the_grouped_matchers_find_what_one_matcher_of_every_pattern_finds(safety_screen, safety_rules):
+def test_the_grouped_matchers_find_what_a_matcher_of_each_rules_patterns_finds(safety_screen, safety_rules):
     """The screen runs a pattern only on sentences with the words it cannot match without: a word
     taken for required that is not would lose matches that a Matcher of the rule's patterns finds
     in the rule's own examples."""

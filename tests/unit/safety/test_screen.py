@@ -186,4 +186,3 @@ def test_matchers_built_on_first_use_find_what_matchers_built_at_start_find(safe
     matcher.build_all()
     assert matcher.unbuilt_groups == 0
     assert [lazy.explain(t)["targets"] for t in texts] == [eager.explain(t)["targets"] for t in texts]
-
