@@ -51,6 +51,10 @@ _TOLD_IN_PAST = frozenset(
 _GOING_ON = frozenset("am 'm m is are been keep keeps still now again want wanna need currently lately".split())
 _NOT_LONG_AGO = frozenset({"CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT"})
 _COMPARING = frozenset("same as like again too also since".split())
+# Words that, after a date, say the thing stirs again ("... and now i'm thinking about it").
+_STIRS = frozenset(
+    "think thinking thought want wanna wish urge urges tempt tempted crave craving miss plan back".split()
+)
 # carry_answer: the answers, the words after a reported "no" that turn away from it, the bare mention
 # rules a checklist names, the words that open a question the writer asks of themselves, and the words
 # of asking and of a reported reply.
@@ -148,6 +152,20 @@ def carry_ellipsis(
                 results[key] = results.get(key, ()) + (("CURRENT_WISH", modifier.rule.metadata["id"]),)
 
 
+def _now_after(doc: Doc, sent: Span, modifier, date) -> bool:
+    """True for a CURRENT phrase that is a bare "now" standing after the date phrase `date`, in a
+    sentence `sent` that says nothing after the date of thoughts, wants or urges ("... and now
+    i'm thinking about it" is not)."""
+    m_start, m_end = modifier.modifier_span
+    rest = doc[date.modifier_span[1] : sent.end]
+    return (
+        modifier.category == "CURRENT"
+        and m_start >= date.modifier_span[1]
+        and all(t.norm_ == "now" for t in doc[m_start:m_end])
+        and not any(t.norm_ in _STIRS or t.lemma_ in _STIRS for t in rest)
+    )
+
+
 def carry_dated(
     doc: Doc, targets: List[Span], results: dict, seen: list, modifiers_of: Callable[[Span], list]
 ) -> None:
@@ -157,9 +175,11 @@ def carry_dated(
     holds no target of its own, names no other person, compares nothing ("same", "as",
     "again"), has a past date (a HISTORICAL phrase: "2013", "years ago", "when i was 12",
     "in my twenties") and nothing of now or of the last few months (CURRENT,
-    CURRENT_WISH, RECENT, SINCE_RECENT). The sentence before is told in the past ("was",
-    "tried", "asked"...; not a form that is present too, such as "cut") and holds no word
-    of a present or going-on state ("am", "been", "keep", "still", "want"...); each of its
+    CURRENT_WISH, RECENT, SINCE_RECENT; a bare "now" after the date tells the writer's
+    present: "that was 2013 and i'm in a different place now"). The sentence before is
+    told in the past ("was", "tried", "asked"...; not a form that is present too, such as
+    "cut") and holds no word of a present or going-on state ("am", "been", "keep",
+    "still", "want"...); each of its
     self-harm, suicide and behaviour targets that nothing in its own sentence dates
     takes the date: a past, resolved act or wish is `review` (CLINICAL.md).
     """
@@ -167,13 +187,15 @@ def carry_dated(
         if not any(t.norm_ in _TOLD_IN_PAST for t in told) or any(t.norm_ in _GOING_ON for t in told):
             continue
         modifiers = modifiers_of(following)
-        categories = {m.category for m in modifiers}
+        dates = [m for m in modifiers
+                 if m.category == "HISTORICAL" and m.rule.metadata["id"] not in _PASSED_HISTORICAL]
+        # A bare "now" after the date tells the writer's present, not the act's: "that was 12 years
+        # ago and i'm in such a different place now".
+        categories = {m.category for m in modifiers if not (dates and _now_after(doc, following, m, dates[0]))}
         if categories & _NOT_LONG_AGO or "OTHER_PERSON" in categories:
             continue
         if any(t.norm_ in _COMPARING for t in following):
             continue  # "tried to hang myself. same spot as in 2015": a comparison, not the act's date
-        dates = [m for m in modifiers
-                 if m.category == "HISTORICAL" and m.rule.metadata["id"] not in _PASSED_HISTORICAL]
         for modifier in dates[:1]:
             seen.append(_seen_entry(doc, modifier))
             for target in members:
@@ -231,6 +253,15 @@ def carry_answer(doc: Doc, targets: List[Span], results: dict) -> None:
             denied = len(answer) == 1 and answer[0].norm_ in _ANSWER_NO
         if denied:
             results[key] = results.get(key, ()) + (("NEGATED_EXISTENCE", "ctx.neg.answered_no"),)
+
+
+def told_in_past(doc: Doc, sent: Span, target: Span) -> bool:
+    """True if a wish is told in the past tense: a past word ("wanted", "thought", "was", "kept")
+    in it or in the few words before it within its sentence, and no present wish verb ("want",
+    "wish", "am") among its own first words ("i want to die now" is not)."""
+    said_then = doc[max(sent.start, target.start - _PAST_REACH) : target.end]
+    said_now = any(t.norm_ in _PRESENT_WISH for t in target[:_WISH_VERB_REACH])
+    return not said_now and any(t.norm_ in _PAST_TENSE for t in said_then)
 
 
 def _comes_back(doc: Doc, start: int) -> bool:
@@ -305,11 +336,8 @@ def carry_passed(
             telling = doc[sentences[index].start : opening]
             if not any(t.norm_ in _PAST_TENSE or t.norm_ == "moment" for t in telling):
                 continue
-        else:
-            said_then = doc[max(sentences[index].start, target.start - _PAST_REACH) : target.end]
-            said_now = any(t.norm_ in _PRESENT_WISH for t in target[:_WISH_VERB_REACH])
-            if said_now or not any(t.norm_ in _PAST_TENSE for t in said_then):
-                continue
+        elif not told_in_past(doc, sentences[index], target):
+            continue
         later = [
             (j, m)
             for j in range(index, len(sentences))

@@ -8,7 +8,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from bot.safety.components.carry import carry_answer, carry_dated, carry_ellipsis, carry_passed
+from bot.safety.components.carry import carry_answer, carry_dated, carry_ellipsis, carry_passed, told_in_past
 from bot.safety.components.spans import TARGETS_GROUP, set_doc_extension, split_leading_choice
 from bot.safety.components.talk import (
     contrast_open,
@@ -41,11 +41,16 @@ _AMBIVALENCE_CATEGORIES = ("AMBIVALENCE", "DIVIDED")
 REGION_MAX = 80
 REGION_WINDOW = 25
 _FIRST_PERSON = frozenset({"i", "me", "my", "myself", "mine"})
+_OTHER_SELF = frozenset({"himself", "herself", "themselves", "themself", "hisself"})
 # Plan and intent rules, and the present-tense verbs inside their match that keep them out of the
 # experience frame ("i have a plan", "i'm going to", "i will").
 _PRESENT_PLAN_RULES = ("sb.plan", "sb.intent")
 _PRESENT_VERBS = frozenset({"have", "has", "am", "'m", "im", "is", "going", "gonna", "will", "'ll", "got", "gotta"})
 _PAST_AUXILIARIES = frozenset({"was", "were", "had", "'d", "would", "wanted", "felt"})
+# Wish and thought rules, and the words of a CURRENT phrase that only name the day of a session
+# ("today", "this morning"): beside an experience phrase they date the session, not a state now.
+_WISH_RULES = "si."
+_SESSION_DAY = frozenset({"today", "this", "morning", "afternoon", "evening"})
 def import_context():
     """Import medspaCy's ConText classes without letting medspaCy switch off every warning.
 
@@ -210,6 +215,23 @@ class SafetyContext:
         return any(t.norm_ in _PRESENT_VERBS for t in target) and not any(t.norm_ in _PAST_AUXILIARIES for t in words)
 
     @staticmethod
+    def _names_the_day(doc: Doc, modifier) -> bool:
+        """True for a CURRENT phrase that only names a day ("today", "this morning"), no state."""
+        m_start, m_end = modifier.modifier_span
+        return modifier.category == "CURRENT" and all(t.norm_ in _SESSION_DAY for t in doc[m_start:m_end])
+
+    @classmethod
+    def _session_day(cls, doc: Doc, sent: Span, target: Span, applied: list) -> bool:
+        """True if a wish told in the past stands beside an experience phrase and a phrase that
+        only names the day: "today" then dates the session the wish belonged to."""
+        return (
+            target.label_.startswith(_WISH_RULES)
+            and any(m.category == "EXPERIENCE" for m in applied)
+            and any(cls._names_the_day(doc, m) for m in applied)
+            and told_in_past(doc, sent, target)
+        )
+
+    @staticmethod
     def _writer_too(doc: Doc, modifier, target: Span) -> bool:
         """True for a CURRENT_WISH phrase after the target that names the writer ("so am i", "me too")."""
         m_start, m_end = modifier.modifier_span
@@ -355,6 +377,8 @@ class SafetyContext:
             clauses = self._present_clauses(sent) if scoped else []
             for target in members:
                 self_referring = any(t.norm_ in _FIRST_PERSON for t in target)
+                # "starving himself as a punishment": the act is another person's, said in the target itself.
+                other_referring = not self_referring and any(t.norm_ in _OTHER_SELF for t in target)
                 applied = [
                     m
                     for m in modifiers
@@ -371,6 +395,9 @@ class SafetyContext:
                 ]
                 applied += self._goes_on_after_but(modifiers, applied, target)
                 applied = self._resolve_dates(applied, target.start, target.end)
+                if self._session_day(doc, sent, target, applied):
+                    # "i wished for death at one point today, in the infusion": the day of the session.
+                    applied = [m for m in applied if not self._names_the_day(doc, m)]
                 if any(m.category == "TOPIC" for m in applied) and ties_writer(sent, modifiers, target, clauses):
                     applied = [m for m in applied if m.category != "TOPIC"]
                 if target.label_.startswith(_PRESENT_PLAN_RULES) and self._said_now(doc, target):
@@ -382,6 +409,8 @@ class SafetyContext:
                     applied = [m for m in applied if m.category != "OTHER_PERSON"]
                 # "It passed" is weighed across the text by _carry_passed, not where ConText puts it.
                 found = [(m.category, m.rule.metadata["id"]) for m in applied if m.category != "PASSED"]
+                if other_referring and not any(category == "OTHER_PERSON" for category, _ in found):
+                    found.append(("OTHER_PERSON", "ctx.other.reflexive"))
                 titled = quoted_title(sent, target) or named_title(sent, target)
                 if titled and not ties_writer(sent, modifiers, target, clauses):
                     found.append(("TITLE", "ctx.topic.title"))

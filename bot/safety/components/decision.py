@@ -27,8 +27,9 @@ _CURRENT_NAMES = frozenset({"current", "recent"})
 
 # Categories whose denials a recent "in/for/since" date turns into recent behaviour.
 _BEHAVIOUR_CATEGORIES = frozenset({"suicidal_behavior", "self_harm"})
-# Rules for an act done (an attempt, self-harm, an act under way): the experience does not make them a wish.
-_ACTS = ("sb.attempt", "sh.act", "sh.in_progress", "sh.forms.in_progress")
+# Rules for an act done (an attempt, self-harm, an act under way, ketamine misused): the experience does
+# not make them a wish.
+_ACTS = ("sb.attempt", "sh.act", "sh.in_progress", "sh.forms.in_progress", "sm.")
 _BP_READING = re.compile(r"(\d{2,3})\s*(?:/|\\|over)\s*(\d{2,3})")
 
 

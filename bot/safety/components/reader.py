@@ -6,16 +6,16 @@ or above the reader's review threshold adds a `learned.<category>` finding at
 `review`; at or above its urgent threshold, at `urgent`, unless a context
 phrase in that sentence says another person as its subject (and nothing says
 the writer), hypothetical, past or the experience itself (then `review`). A text of
-several sentences is also read as a whole. A sentence that pages and also reads
-as imminent (the imminence head at or above its threshold: a plan, an intent,
-means at hand, an act under way) is `emergency`; that is the one thing the
-reader adds to a text the rules already put at `urgent`. A sentence in which
-a rule matched and its context lowered it (a denial, another person, the
-past) has been read by the rules, and the reader adds nothing to it. The
-reader never lowers a level.
+several sentences is also read as a whole, held as its highest-scoring sentence is.
+A sentence that pages and also reads as imminent (the imminence head at or above
+its threshold: a plan, an intent, means at hand, an act under way) is `emergency`;
+that is the one thing the reader adds to a text the rules already put at
+`urgent`. A sentence in which a rule matched and its context lowered it (a
+denial, another person, the past) has been read by the rules, and the reader
+adds nothing to it. The reader never lowers a level.
 """
 # No "from __future__ import annotations" here: spaCy reads the factory signatures at runtime.
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -36,6 +36,17 @@ _LOWERED_NOT_DENIED = _BLOCKING_NAMES - {"negated"}
 REST_WORDS = 3
 _URGENT = level_rank("urgent")
 _EMERGENCY = level_rank("emergency")
+
+
+def whole_text_held(held: Sequence[bool], scores: Sequence[float]) -> bool:
+    """Whether context keeps a text read as a whole at review: as it keeps the sentence the reader
+    scores highest (the first of equals). "My sister tried to kill herself last week. I'm so
+    scared" is her risk; "My wife's away for the weekend. That's when I'll do it" is the writer's,
+    although the first sentence is another person's."""
+    if not held:
+        return False
+    top = max(range(len(held)), key=lambda i: (scores[i], -i))
+    return held[top]
 
 
 @Language.factory("safety_reader")
@@ -127,16 +138,25 @@ class SafetyReader:
         sentences = self._open(doc)
         return sentences + [doc[sentences[0].start : sentences[-1].end]] if len(sentences) > 1 else sentences
 
-    def _held(self, doc: Doc, units: List[Span], index: int) -> bool:
-        """Whether context keeps unit `index` at review (the whole text: if it keeps any sentence)."""
+    def _held(self, doc: Doc, units: List[Span], index: int, scores: Sequence[float]) -> bool:
+        """Whether context keeps unit `index` at review; the whole text as its likeliest sentence
+        (`scores`: the reader's score of each unit; see `whole_text_held`)."""
         if index == len(units) - 1 and len(units) > 1:
-            return any(self._held_by_context(doc, sent) for sent in units[:-1])
+            sentences = units[:-1]
+            return whole_text_held([self._held_by_context(doc, sent) for sent in sentences], scores[:-1])
         return self._held_by_context(doc, units[index])
 
-    def open_sentences(self, doc: Doc) -> List[Tuple[Span, bool]]:
-        """(span, whether context keeps it at review) for each unit the reader reads (see `_units`)."""
+    def open_sentences(self, doc: Doc) -> List[Tuple[Span, Optional[bool]]]:
+        """(span, whether context keeps it at review) for each unit the reader reads (see `_units`).
+
+        For the whole text of several sentences the flag is None: it follows the sentence the
+        reader scores highest (`whole_text_held`), which is known only with the scores.
+        """
         units = self._units(doc)
-        return [(span, self._held(doc, units, i)) for i, span in enumerate(units)]
+        flags: List[Optional[bool]] = [self._held_by_context(doc, span) for span in units]
+        if len(units) > 1:
+            flags[-1] = None
+        return list(zip(units, flags))
 
     def level_alone(self, doc: Doc) -> str:
         """The level the reader alone would give (every sentence, no rules, no context): for evaluation."""
@@ -164,13 +184,15 @@ class SafetyReader:
         rules_rank = level_rank(assessment.level)
         units = self._units(doc)
         best = None
-        for index, (sent, reading) in enumerate(zip(units, self.reader.read([span.text for span in units]))):
+        readings = self.reader.read([span.text for span in units])
+        scores = [reading.score for reading in readings]
+        for index, (sent, reading) in enumerate(zip(units, readings)):
             if reading.score < self.reader.review_threshold:
                 continue
             if rules_rank >= _URGENT and reading.imminence < self.reader.emergency_threshold:
                 continue  # at urgent already, only imminence could add anything
             # Context is looked up only for a unit that could page.
-            held = reading.score >= self.reader.urgent_threshold and self._held(doc, units, index)
+            held = reading.score >= self.reader.urgent_threshold and self._held(doc, units, index, scores)
             level = self._level(reading, held)
             key = (level_rank(level), reading.score)
             if best is None or key > best[0]:

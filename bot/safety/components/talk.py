@@ -336,8 +336,11 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
     the writer (or a dropped "I") with a word of thinking, wanting or feeling
     ("been googling suicide forest"), and no dose, method, time ahead or
     "nobody" anywhere. The adjective ("suicidal
-    confidence") names a thing only in a sentence that names no person and is
-    not dated to now: "my suicidal brain", "suicidal mood today" are the writer's.
+    confidence") names a thing only if nothing dates it to now ("suicidal mood
+    today" is the writer's), and either the sentence names no person, or its
+    head is no one and nothing of the writer's mind ("our defence plays a
+    suicidal high line"; not "my suicidal friend", "my suicidal brain") and, as
+    for the noun, nothing makes it the writer's own.
     """
     if len(target) != 1 or target.end >= sent.end:
         return False
@@ -348,21 +351,44 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
     if any(form in _NOT_A_HEAD or form in _RISK_COMPOUNDS for form in (head.norm_, head.lemma_)):
         return False
     if target[0].norm_ in _NOUNS:
-        others = _statement_words(sent, target, _NOUNS)
-        if others is None or _means_or_when_in(doc):
-            return False
-        before, _ = _neighbours(sent, target)
-        if before is not None and before.norm_ in _FIRST_PERSON or any(t.norm_ in ("me", "myself") for t in others):
-            # "my suicide playlist"; the writer as the one it acts on ("suicide haunts me").
-            return False
-        writer = others[0].norm_ in _DROPPED_SUBJECT or any(t.norm_ in _FIRST_PERSON or t.norm_ in ("im", "ive", "id")
-                                                             for t in others)
-        return not (writer and any(t.norm_ in _MENTAL or t.lemma_ in _MENTAL for t in others))
-    others = _lone_mention(sent, target, modifiers)
-    if others is None or others[0].norm_ in _DROPPED_SUBJECT:
-        return False
+        return _not_the_writers(sent, target, _NOUNS)
     # Nothing that dates it to now: "suicidal thots tonight" is not a name.
-    return not any(m.category in ("CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT") for m in modifiers)
+    if any(m.category in ("CURRENT", "CURRENT_WISH", "RECENT", "SINCE_RECENT") for m in modifiers):
+        return False
+    others = _lone_mention(sent, target, modifiers)
+    if others is not None:
+        return others[0].norm_ not in _DROPPED_SUBJECT
+    # With a person in the sentence, the adjective names a thing only before a head that is no one
+    # and nothing of the writer's mind ("our defence plays a suicidal high line", "a suicidal king
+    # walk"; not "my suicidal friend", "my suicidal brain"), and as for the noun.
+    if any(form in _SOMEONE or form in _MIND_HEADS for form in (head.norm_, head.lemma_)):
+        return False
+    return _not_the_writers(sent, target, _STATE_MENTIONS)
+
+
+# Heads by which "suicidal" describes the writer's own mind, body or place in life ("my suicidal brain").
+_MIND_HEADS = frozenset(
+    """brain brains mind minds head self selves side part parts voice voices heart soul body place places space
+    zone hole pit darkness dark period patch stretch energy vibe vibes streak cycle loop way ways days nights
+    me myself person people patient patients friend friends""".split()
+)
+
+
+def _not_the_writers(sent: Span, target: Span, mentions: frozenset) -> bool:
+    """True if nothing makes a mention the writer's own: a statement of three other words or more,
+    no dose, method, time ahead or "nobody" in the text, not "my suicide ...", not acting on the
+    writer ("suicide haunts me"), and not the writer (or a dropped "I") with a word of thinking,
+    wanting or feeling."""
+    others = _statement_words(sent, target, mentions)
+    if others is None or _means_or_when_in(sent.doc):
+        return False
+    before, _ = _neighbours(sent, target)
+    if before is not None and before.norm_ in _FIRST_PERSON or any(t.norm_ in ("me", "myself") for t in others):
+        # "my suicide playlist"; the writer as the one it acts on ("suicide haunts me").
+        return False
+    writer = others[0].norm_ in _DROPPED_SUBJECT or any(t.norm_ in _FIRST_PERSON or t.norm_ in ("im", "ive", "id")
+                                                         for t in others)
+    return not (writer and any(t.norm_ in _MENTAL or t.lemma_ in _MENTAL for t in others))
 
 
 # Things people give names to: a mention right after one ("the band suicide"), or right after a naming

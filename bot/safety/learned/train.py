@@ -253,7 +253,8 @@ class Case(NamedTuple):
 
     rules: int
     right: int
-    sentences: List[Tuple[str, bool]]  # (sentence, kept at review by context)
+    # (sentence, kept at review by context); None for the whole text: held as its likeliest sentence.
+    sentences: List[Tuple[str, Optional[bool]]]
 
 
 def screen_cases(rows: List[Row]) -> List[Case]:
@@ -316,7 +317,15 @@ def combined_rank(rules: int, scored: Scored, limits: Thresholds) -> int:
 
 
 def _scored(case: "Case", readings: List[Tuple[float, float]]) -> Scored:
-    return [(score, near, blocked) for (score, near), (_, blocked) in zip(readings, case.sentences)]
+    """Per open unit: (score, imminence, held), the whole text held as its likeliest sentence is."""
+    from bot.safety.components.reader import whole_text_held
+
+    flags = [blocked for _, blocked in case.sentences]
+    scores = [score for score, _ in readings]
+    return [
+        (score, near, whole_text_held(flags[:-1], scores[:-1]) if blocked is None else blocked)
+        for (score, near), blocked in zip(readings, flags)
+    ]
 
 
 def _added_alarms(items: List[Tuple["Case", List[Tuple[float, float]]]], limits: Thresholds, at_least: int) -> float:

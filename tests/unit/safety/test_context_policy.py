@@ -508,3 +508,81 @@ def test_an_ellipsis_about_someone_else_carries_nothing(safety_screen, text):
 def test_a_plan_said_now_is_not_the_experience(safety_screen, text, level):
     assert _level(safety_screen, text) == level
 
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # "today" beside an experience phrase and a wish told in the past dates the session.
+        ("i wished for death at one point today, in the infusion", "review"),
+        ("this morning in the session i thought about killing myself", "review"),
+        # Not a wish that goes on, and not a wish said now.
+        ("today during the infusion i wanted to die and i still do", "urgent"),
+        ("i want to die today, the infusion did nothing", "urgent"),
+    ],
+)
+def test_the_day_of_the_session_does_not_make_a_past_wish_current(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # A bare "now" after the date tells the writer's present, not the act's.
+        ("back in uni i was suicidal for a whole winter. that was 12 years ago and i'm in a different place now",
+         "review"),
+        # Unless the sentence goes on to say the thing stirs again.
+        ("i overdosed. that was 5 years ago and now i'm thinking about it", "emergency"),
+        ("i was suicidal in 2015. that was years ago and now i want to die again", "urgent"),
+    ],
+)
+def test_a_bare_now_after_a_date_tells_the_writers_present(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # "himself", "herself" in the target: another person's act.
+        ("husband's been starving himself as a punishment since he lost his job", "review"),
+        ("i keep starving myself as punishment", "urgent"),
+        # A relation named at the start of a sentence with "my" dropped.
+        ("roommate has new cuts on her arm again", "review"),
+        ("best friend overdosed on purpose last spring. shes so much better now", "review"),
+        ("mum, i want to die", "urgent"),
+    ],
+)
+def test_another_persons_act_in_other_words(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # Not even a trace of a thought of it: a denial.
+        ("honestly not even a flicker of wanting to die, i just feel meh", "none"),
+        ("totally safe, not a single thought of harming myself, just tired", "none"),
+        # A phrase of the same words about something else negates nothing.
+        ("i want to die, not a moment of peace", "urgent"),
+    ],
+)
+def test_not_a_trace_of_a_thought_is_a_denial(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # Another person's wish not to wake up is their ideation, not a medical emergency.
+        ("my dad says he wishes he wouldn't wake up some mornings", "review"),
+        ("coworker said she wishes she just wouldnt wake up some days", "review"),
+        ("my husband just won't wake up, he took something", "emergency"),
+    ],
+)
+def test_a_wish_not_to_wake_up_is_not_someone_who_cannot_be_woken(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
+
+
+def test_the_experience_does_not_make_misuse_a_wish(safety_screen):
+    # "the k" reads as the experience; ketamine from a friend is misuse all the same.
+    assert _level(safety_screen, "the k from my friend is better than the clinic dose tbh") == "urgent"

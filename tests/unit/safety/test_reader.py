@@ -235,3 +235,27 @@ def test_the_three_heads_read_together_are_each_head_alone():
     for reading, r, near, row in zip(reader.read(texts), risk, imminence, categories):
         assert reading.score == r and reading.imminence == near
         assert reading.category == reader.categories[int(np.argmax(row))]
+
+
+@pytest.mark.parametrize(
+    "held, scores, expected",
+    [
+        # The whole text is held as the sentence the reader scores highest is.
+        ([True, False], [0.2, 0.9], False),  # "my wife's away this weekend. that's when i'll do it"
+        ([True, False], [0.9, 0.3], True),  # "my sister tried to kill herself. i'm so scared"
+        ([False, True], [0.5, 0.5], False),  # equals: the first
+        ([], [], False),
+    ],
+)
+def test_a_text_read_whole_is_held_as_its_likeliest_sentence(held, scores, expected):
+    from bot.safety.components.reader import whole_text_held
+
+    assert whole_text_held(held, scores) is expected
+
+
+def test_calibration_holds_the_whole_text_as_the_screen_does():
+    from bot.safety.learned.train import Case, _scored
+
+    case = Case(rules=0, right=2, sentences=[("a", True), ("b", False), ("a b", None)])
+    assert [blocked for _, _, blocked in _scored(case, [(0.2, 0.0), (0.95, 0.0), (0.97, 0.0)])] == [True, False, False]
+    assert [blocked for _, _, blocked in _scored(case, [(0.95, 0.0), (0.2, 0.0), (0.97, 0.0)])] == [True, False, True]

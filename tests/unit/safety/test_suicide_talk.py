@@ -249,3 +249,22 @@ def test_names_and_topics_are_no_ones_risk(safety_screen, text):
 )
 def test_a_name_frame_does_not_take_the_writers_own(safety_screen, text):
     assert level_rank(_level(safety_screen, text)) >= level_rank("review")
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # With people in the sentence, "suicidal" before a head that is no one and nothing of the
+        # writer's mind names a thing.
+        ("our defence is playing a suicidal high line, we're gonna get torched", "none"),
+        ("the dog trainer says our husky has a suicidal lack of fear around cars", "none"),
+        ("my chess opponent made a suicidal queen sac and somehow won lol", "none"),
+        # Before a person or the writer's mind, or dated to now, it is no thing's name.
+        ("my suicidal friend called me last night", "review"),
+        ("my suicidal brain wont shut up", "review"),
+        ("i keep having suicidal dreams", "review"),
+        ("in chess club tonight my opponent did a suicidal king walk", "review"),
+    ],
+)
+def test_the_adjective_before_a_thing_names_it_whoever_is_in_the_sentence(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
