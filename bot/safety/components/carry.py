@@ -20,7 +20,7 @@ ELLIPSIS_LEAD = 3
 # in the wish or at most _PAST_REACH words before it, and no present-tense wish in it: "i wanted to
 # die", "i thought id rather be dead", not "i want to die now") is what a later "it passed" can date
 # to a session.
-_WISH_RULES = "si."
+WISH_RULES = "si."  # wish and thought rules
 _PAST_TENSE = frozenset(
     """wanted wished thought felt was were prayed begged hoped had asked wanting wishing praying begging remember
     remembered told said wrote screamed yelled kept made""".split()
@@ -152,18 +152,20 @@ def carry_ellipsis(
                 results[key] = results.get(key, ()) + (("CURRENT_WISH", modifier.rule.metadata["id"]),)
 
 
-def _now_after(doc: Doc, sent: Span, modifier, date) -> bool:
-    """True for a CURRENT phrase that is a bare "now" standing after the date phrase `date`, in a
-    sentence `sent` that says nothing after the date of thoughts, wants or urges ("... and now
-    i'm thinking about it" is not)."""
+def _now_after(doc: Doc, modifier, date) -> bool:
+    """True for a CURRENT phrase that is a bare "now" standing after the date phrase `date`."""
     m_start, m_end = modifier.modifier_span
-    rest = doc[date.modifier_span[1] : sent.end]
     return (
         modifier.category == "CURRENT"
         and m_start >= date.modifier_span[1]
         and all(t.norm_ == "now" for t in doc[m_start:m_end])
-        and not any(t.norm_ in _STIRS or t.lemma_ in _STIRS for t in rest)
     )
+
+
+def _stirs_after(doc: Doc, sent: Span, date) -> bool:
+    """True if `sent` goes on after the date phrase to thoughts, wants or urges ("... and now i'm
+    thinking about it")."""
+    return any(t.norm_ in _STIRS or t.lemma_ in _STIRS for t in doc[date.modifier_span[1] : sent.end])
 
 
 def carry_dated(
@@ -190,8 +192,9 @@ def carry_dated(
         dates = [m for m in modifiers
                  if m.category == "HISTORICAL" and m.rule.metadata["id"] not in _PASSED_HISTORICAL]
         # A bare "now" after the date tells the writer's present, not the act's: "that was 12 years
-        # ago and i'm in such a different place now".
-        categories = {m.category for m in modifiers if not (dates and _now_after(doc, following, m, dates[0]))}
+        # ago and i'm in such a different place now"; unless the thing stirs again.
+        told_now = bool(dates) and not _stirs_after(doc, following, dates[0])
+        categories = {m.category for m in modifiers if not (told_now and _now_after(doc, m, dates[0]))}
         if categories & _NOT_LONG_AGO or "OTHER_PERSON" in categories:
             continue
         if any(t.norm_ in _COMPARING for t in following):
@@ -322,7 +325,7 @@ def carry_passed(
     ConText modifiers, read once per call.
     """
     carried: List[Tuple[int, int]] = []
-    wishes = [t for t in targets if t.label_.startswith(_WISH_RULES)]
+    wishes = [t for t in targets if t.label_.startswith(WISH_RULES)]
     if not wishes:
         return carried
     sentences = list(doc.sents)

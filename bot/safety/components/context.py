@@ -8,7 +8,14 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from bot.safety.components.carry import carry_answer, carry_dated, carry_ellipsis, carry_passed, told_in_past
+from bot.safety.components.carry import (
+    WISH_RULES,
+    carry_answer,
+    carry_dated,
+    carry_ellipsis,
+    carry_passed,
+    told_in_past,
+)
 from bot.safety.components.spans import TARGETS_GROUP, set_doc_extension, split_leading_choice
 from bot.safety.components.talk import (
     contrast_open,
@@ -47,9 +54,8 @@ _OTHER_SELF = frozenset({"himself", "herself", "themselves", "themself", "hissel
 _PRESENT_PLAN_RULES = ("sb.plan", "sb.intent")
 _PRESENT_VERBS = frozenset({"have", "has", "am", "'m", "im", "is", "going", "gonna", "will", "'ll", "got", "gotta"})
 _PAST_AUXILIARIES = frozenset({"was", "were", "had", "'d", "would", "wanted", "felt"})
-# Wish and thought rules, and the words of a CURRENT phrase that only name the day of a session
-# ("today", "this morning"): beside an experience phrase they date the session, not a state now.
-_WISH_RULES = "si."
+# The words of a CURRENT phrase that only name the day of a session ("today", "this morning"):
+# beside an experience phrase they date the session, not a state now.
 _SESSION_DAY = frozenset({"today", "this", "morning", "afternoon", "evening"})
 def import_context():
     """Import medspaCy's ConText classes without letting medspaCy switch off every warning.
@@ -225,7 +231,7 @@ class SafetyContext:
         """True if a wish told in the past stands beside an experience phrase and a phrase that
         only names the day: "today" then dates the session the wish belonged to."""
         return (
-            target.label_.startswith(_WISH_RULES)
+            target.label_.startswith(WISH_RULES)
             and any(m.category == "EXPERIENCE" for m in applied)
             and any(cls._names_the_day(doc, m) for m in applied)
             and told_in_past(doc, sent, target)

@@ -153,10 +153,9 @@ class SafetyReader:
         reader scores highest (`whole_text_held`), which is known only with the scores.
         """
         units = self._units(doc)
-        flags: List[Optional[bool]] = [self._held_by_context(doc, span) for span in units]
-        if len(units) > 1:
-            flags[-1] = None
-        return list(zip(units, flags))
+        sentences = units[:-1] if len(units) > 1 else units
+        flags: List[Optional[bool]] = [self._held_by_context(doc, span) for span in sentences]
+        return list(zip(units, flags + [None] * (len(units) - len(sentences))))
 
     def level_alone(self, doc: Doc) -> str:
         """The level the reader alone would give (every sentence, no rules, no context): for evaluation."""

@@ -366,11 +366,12 @@ def names_a_thing(sent: Span, target: Span, modifiers: list) -> bool:
     return _not_the_writers(sent, target, _STATE_MENTIONS)
 
 
-# Heads by which "suicidal" describes the writer's own mind, body or place in life ("my suicidal brain").
+# Heads by which "suicidal" describes the writer's own mind, body or place in life ("my suicidal brain"),
+# and people _SOMEONE does not name.
 _MIND_HEADS = frozenset(
     """brain brains mind minds head self selves side part parts voice voices heart soul body place places space
     zone hole pit darkness dark period patch stretch energy vibe vibes streak cycle loop way ways days nights
-    me myself person people patient patients friend friends""".split()
+    me myself person people patients""".split()
 )
 
 
