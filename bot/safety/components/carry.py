@@ -301,6 +301,25 @@ def _goes_ahead(doc: Doc, phrase) -> bool:
     return any(t.norm_ in _AHEAD for t in doc[phrase.modifier_span[0] :])
 
 
+_SESSION = ("EXPERIENCE", "SESSION")
+_DATES = ("RECENT", "CURRENT", "SINCE_RECENT")
+
+
+def _about_the_session(sentences: List[Span], index: int, j: int, modifiers_of: Callable[[Span], list]) -> bool:
+    """True if the wish in sentence `index`, said to have passed in sentence `j`, belongs to the session.
+
+    The wish's sentence or the phrase's names the session (an EXPERIENCE phrase or a
+    SESSION word); or a sentence before the phrase's does ("The session was hard. For a
+    stretch I wanted to be dead. ... it broke.") and the wish's own sentence gives it no
+    date of its own ("my infusion was monday. last night i wanted to die" stays).
+    """
+    if any(m.category in _SESSION for k in {index, j} for m in modifiers_of(sentences[k])):
+        return True
+    if any(m.category in _DATES for m in modifiers_of(sentences[index])):
+        return False
+    return any(m.category in _SESSION for k in range(j) for m in modifiers_of(sentences[k]))
+
+
 def carry_passed(
     doc: Doc, targets: List[Span], results: dict, seen: list, modifiers_of: Callable[[Span], list]
 ) -> List[Tuple[int, int]]:
@@ -315,6 +334,7 @@ def carry_passed(
     "fine now", "today i feel fine", "no thoughts like that now", "lasted a minute") follows
     it in the same or a later sentence, the wish's sentence or the phrase's names the
     session (an EXPERIENCE phrase or a SESSION word: the infusion, the ketamine, the nurse),
+    or an earlier sentence does and the wish has no date of its own (_about_the_session),
     nothing after the wish says it goes on (CURRENT_WISH: "i still do"; or "still",
     "again", "came back" after the phrase), and nothing from the phrase on looks ahead,
     gives a reason or names a goodbye or the means ("now i'm calm because ...", "...
@@ -362,8 +382,7 @@ def carry_passed(
         j, phrase = passed
         if _comes_back(doc, phrase.modifier_span[1]) or _goes_ahead(doc, phrase):
             continue
-        session = ("EXPERIENCE", "SESSION")
-        if not any(m.category in session for k in {index, j} for m in modifiers_of(sentences[k])):
+        if not _about_the_session(sentences, index, j, modifiers_of):
             # "i wanted to die last night. it's gone now": outside the session a wish that passed
             # is recent ideation, which a clinician sees today.
             continue

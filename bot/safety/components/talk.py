@@ -218,6 +218,16 @@ _SOMEONE = frozenset(
 
 
 _NOUNS = frozenset({"suicide", "suicides"})
+# Beside someone the writer knows, these words make the noun that person's risk, not a thing they
+# named or a fact they told ("my sister keeps talking about suicide", "worried my son is considering
+# suicide"; not "my mate ordered a suicide", "my dad taught me the suicide king").
+_SOMEONES_RISK = (
+    _MENTAL - frozenset("said say tell ask close option answer same next lucky keep keeps kept stop".split())
+) | frozenset(
+    """talk talks talked talking worried worry worrying scared attempt attempted attempting tried try trying
+    threaten threatened threatening threatens risk mentions mentioned bringing brought search searches
+    searched searching history browsing posted posting lost losing""".split()
+)
 # Words that open a statement without being its subject ("honestly suicide is ...").
 _DISCOURSE = frozenset("honestly but and so just like tbh ngl idk maybe lol lmao ok okay well yeah yes no".split())
 # A dose, a method, a time ahead or "nobody" anywhere in the text: never mere report ("how many
@@ -239,9 +249,12 @@ def untied_noun(sent: Span, target: Span, modifiers: list) -> bool:
 
     The noun alone, in a statement of three other words or more, that it does
     not open and that does not drop its "I"; no method word beside it; not "my
-    suicide"; no one the writer knows, or a pronoun for them, in the sentence
-    (another person's risk is `review`); not acting on the writer ("suicide
-    haunts me"); no dose, method, time ahead or "nobody" anywhere in the text;
+    suicide"; not someone the writer knows (or a pronoun for them) together with
+    a word of thinking, talking, worry, an attempt, a search or a loss ("my
+    sister keeps talking about suicide" is another person's risk, `review`; "my
+    mate ordered a 'suicide' at the soda fountain" is not); not acting on the
+    writer ("suicide haunts me"); no dose, method, time ahead or "nobody"
+    anywhere in the text;
     and not the writer together with a word of thinking, wanting, planning,
     fear or feeling. "Another suicide on the northern line this morning", "i
     read that suicides went up last year", "the consent form mentions suicide"
@@ -251,10 +264,14 @@ def untied_noun(sent: Span, target: Span, modifiers: list) -> bool:
     rules of their own ("suicide feels like the answer", "suicide tonight").
     """
     others = _statement_words(sent, target, _NOUNS)
-    if others is None or any(m.category == "OTHER_PERSON" for m in modifiers):
+    if others is None:
         return False
-    if any(t.norm_ in _SOMEONE or t.norm_ in ("me", "myself") for t in others):
-        # Someone the writer knows, or the writer as the one it acts on ("suicide haunts me").
+    if any(t.norm_ in ("me", "myself") for t in others if t.i > target.start):
+        # The writer as the one it acts on ("suicide haunts me").
+        return False
+    someone = any(m.category == "OTHER_PERSON" for m in modifiers) or any(t.norm_ in _SOMEONE for t in others)
+    if someone and any(t.norm_ in _SOMEONES_RISK or t.lemma_ in _SOMEONES_RISK for t in others):
+        # Someone the writer knows, thinking, talking or worried about it: another person's risk.
         return False
     before, after = _neighbours(sent, target)
     if _method_beside(before, after) or (after is not None and after.norm_ == "by"):

@@ -586,3 +586,25 @@ def test_a_wish_not_to_wake_up_is_not_someone_who_cannot_be_woken(safety_screen,
 def test_the_experience_does_not_make_misuse_a_wish(safety_screen):
     # "the k" reads as the experience; ketamine from a friend is misuse all the same.
     assert _level(safety_screen, "the k from my friend is better than the clinic dose tbh") == "urgent"
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # The session named in an earlier sentence than the wish: the text is about the session.
+        ("the lozenge session was awful. at one stage i wanted to be dead. then the nurse came over and it "
+         "lifted. fine now", "review"),
+        # The session named in other words: a route ("the IM"), a drug, a minute of the session.
+        ("the IM was intense and i wished i was dead for a bit. it's over and i feel safe", "review"),
+        ("during the troche session i wanted to die. back now and want to live", "review"),
+        ("around minute 25 i wished i was dead. it passed and i feel totally normal", "review"),
+        # "me included" is part of the wish, not "me too".
+        ("at the peak i wanted everything to end, me included. it faded before i left", "review"),
+        # A wish with a date of its own, after the session was named, is not the session's.
+        ("my infusion was on monday. last night i wanted to die. it's gone now", "urgent"),
+        # No session anywhere: recent ideation.
+        ("for a bit i wished i was dead. it's over now, i feel fine", "urgent"),
+    ],
+)
+def test_the_session_named_anywhere_before_the_wish_passed(safety_screen, text, level):
+    assert _level(safety_screen, text) == level

@@ -268,3 +268,19 @@ def test_a_name_frame_does_not_take_the_writers_own(safety_screen, text):
 )
 def test_the_adjective_before_a_thing_names_it_whoever_is_in_the_sentence(safety_screen, text, level):
     assert _level(safety_screen, text) == level
+
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        # Someone the writer knows who names a thing, orders a drink or tells a fact: talk.
+        ("my brother ordered a 'suicide' at the cinema soda machine, gross", "none"),
+        ("my nan calls driving in snow without chains suicide", "none"),
+        ("my son's class had a talk about suicide prevention and he said it was good", "none"),
+        # Someone the writer knows who thinks, talks, searches or is worried about it: their risk.
+        ("my sister keeps talking about suicide and i don't know what to say", "review"),
+        ("found suicide in my daughter's search history last night", "review"),
+    ],
+)
+def test_someone_the_writer_knows_and_the_noun(safety_screen, text, level):
+    assert _level(safety_screen, text) == level
