@@ -9,7 +9,7 @@ def _level(screen, text):
 @pytest.mark.parametrize(
     "text, level",
     [
-        # The writer's own funeral made ready is a final arrangement; another's, or one seen in the session, is not.
+        # The writer's own funeral made ready is a final arrangement; another person's is not.
         ("chose the hymns for my funeral and wrote them down for my son", "emergency"),
         ("my memorial playlist is finished", "emergency"),
         ("helped my aunt choose the songs for my uncle's funeral", "none"),
