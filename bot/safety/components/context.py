@@ -57,6 +57,8 @@ _PAST_AUXILIARIES = frozenset({"was", "were", "had", "'d", "would", "wanted", "f
 # The words of a CURRENT phrase that only name the day of a session ("today", "this morning"):
 # beside an experience phrase they date the session, not a state now.
 _SESSION_DAY = frozenset({"today", "this", "morning", "afternoon", "evening"})
+
+
 def import_context():
     """Import medspaCy's ConText classes without letting medspaCy switch off every warning.
 
